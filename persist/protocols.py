@@ -1,0 +1,148 @@
+"""The storage seam, after tusd: a core store plus small optional capabilities.
+
+The tus service depends only on these Protocols. A concrete setup is two parts:
+a *byte store* (where bytes go: local disk, S3-compatible object storage) and a
+*metadata store* (where upload state goes: SQLite, memory, Redis, PostgreSQL), plus a
+*locker*. `persist.composer.StoreComposer` collects what they offer; the advertised
+`Tus-Extension` list is derived from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol, runtime_checkable
+
+from .model import UploadInfo, UploadState
+
+
+class StoreError(Exception):
+    """Base class of every error a store raises on purpose."""
+
+
+class UploadNotFound(StoreError):
+    """No record for this id (never existed, or its tombstone was purged)."""
+
+
+class UploadExists(StoreError):
+    """`create` was called with an id that is already taken."""
+
+
+class LockTimeout(StoreError):
+    """The lock was not granted in time (the holder did not let go)."""
+
+
+class ChunkWriter(Protocol):
+    """Appends one request's bytes to an upload, then commits or discards them.
+
+    `write` may be called many times; nothing is visible to readers of the offset
+    until `commit`, which makes the bytes durable according to the fsync policy and
+    returns the new durable offset. `discard` forgets everything written since the
+    writer was opened (checksum mismatch). Exactly one of them ends the writer.
+    """
+
+    @property
+    def written(self) -> int: ...
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def commit(self) -> int: ...
+
+    async def discard(self) -> None: ...
+
+
+class ByteStore(Protocol):
+    """Where bytes go. One object per upload, only ever appended at the current offset."""
+
+    async def create(self, info: UploadInfo) -> tuple[tuple[str, str], ...]:
+        """Prepare storage for a new upload; returns the `storage` fields to record."""
+        ...
+
+    async def open_writer(self, info: UploadInfo) -> ChunkWriter:
+        """A writer appending at `info.offset` (the offset the metadata store holds)."""
+        ...
+
+    async def durable_size(self, info: UploadInfo) -> int:
+        """Bytes actually stored; start-up recovery reconciles offsets with it."""
+        ...
+
+
+@runtime_checkable
+class ContentReader(Protocol):
+    """Capability: serve stored bytes (GET download)."""
+
+    def read(self, info: UploadInfo, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes [start, end) of the upload, in chunks, without loading them whole."""
+        ...
+
+
+@runtime_checkable
+class Terminator(Protocol):
+    """Capability: delete an upload's bytes (termination, expiration)."""
+
+    async def delete(self, info: UploadInfo) -> None: ...
+
+
+@runtime_checkable
+class Concatenator(Protocol):
+    """Capability: build a final upload's bytes from finished partial uploads."""
+
+    async def concatenate(self, final: UploadInfo, partials: list[UploadInfo]) -> None: ...
+
+
+class MetadataStore(Protocol):
+    """Where upload state goes. Must survive restarts unless it says otherwise."""
+
+    async def create(self, info: UploadInfo) -> None:
+        """Store a new record; raises UploadExists if the id is taken."""
+        ...
+
+    async def get(self, upload_id: str) -> UploadInfo | None:
+        """The record (tombstones included, with their state), or None."""
+        ...
+
+    async def save(self, info: UploadInfo) -> None:
+        """Replace the record; callers hold the upload's lock."""
+        ...
+
+    async def mark(self, upload_id: str, state: UploadState, now: float) -> None:
+        """Turn a record into a tombstone (terminated / expired)."""
+        ...
+
+    async def expired(self, now: float, limit: int) -> list[UploadInfo]:
+        """Active, unfinished uploads whose `expires_at` is before `now`."""
+        ...
+
+    async def finals_waiting_on(self, partial_id: str) -> list[UploadInfo]:
+        """Active final uploads listing `partial_id` that are not complete yet."""
+        ...
+
+    async def all_active(self) -> AsyncIterator[UploadInfo]:
+        """Every active record (start-up recovery); streamed, not loaded whole."""
+        ...
+
+    async def purge_tombstones(self, older_than: float) -> int:
+        """Forget tombstones older than `older_than`; returns how many."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+ReleaseRequest = Callable[[], None]
+
+
+class HeldLock(Protocol):
+    async def release(self) -> None: ...
+
+
+class Locker(Protocol):
+    """One writer per upload, across tasks and processes sharing the store.
+
+    `acquire` asks a current holder to let go (calling the `on_release_request` the
+    holder registered), then waits up to `timeout` seconds; raises LockTimeout.
+    """
+
+    async def acquire(
+        self, upload_id: str, *, timeout: float, on_release_request: ReleaseRequest
+    ) -> HeldLock: ...
+
+    async def close(self) -> None: ...
