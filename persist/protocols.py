@@ -89,6 +89,15 @@ class Concatenator(Protocol):
     async def concatenate(self, final: UploadInfo, partials: list[UploadInfo]) -> None: ...
 
 
+@runtime_checkable
+class Inventory(Protocol):
+    """Capability: list what is stored, so start-up recovery can remove orphans."""
+
+    async def stored_ids(self) -> list[tuple[str, float]]:
+        """(upload id, last-modified epoch seconds) of every stored object."""
+        ...
+
+
 class MetadataStore(Protocol):
     """Where upload state goes. Must survive restarts unless it says otherwise."""
 
@@ -116,8 +125,12 @@ class MetadataStore(Protocol):
         """Active final uploads listing `partial_id` that are not complete yet."""
         ...
 
-    async def all_active(self) -> AsyncIterator[UploadInfo]:
-        """Every active record (start-up recovery); streamed, not loaded whole."""
+    def all_active(self) -> AsyncIterator[UploadInfo]:
+        """Every active record (start-up recovery); streamed, not loaded whole.
+
+        A plain `def` returning an async iterator (implement it as an async generator),
+        like `ContentReader.read`: `async for info in store.all_active()`.
+        """
         ...
 
     async def purge_tombstones(self, older_than: float) -> int:

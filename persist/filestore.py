@@ -1,0 +1,301 @@
+"""Upload bytes on the local disk: one append-only data file per upload, `<data_dir>/<id>`.
+
+Why it looks like this:
+- Small PATCH chunks must not cost a thread hop each, so a writer buffers up to
+  `buffer_size` bytes and then `os.pwrite`s directly on the event loop (a page-cache
+  write is a memcpy). Only the slow calls go to a worker thread: open/truncate, fsync,
+  reads, unlink and concatenation copies.
+- A file is only appended at the offset the metadata store recorded. It is truncated in
+  exactly two cases: `discard()` (a checksum mismatch) cuts back to where the writer
+  started, and `open_writer` first cuts bytes beyond `info.offset` that a crash left
+  behind (flushed but never committed). Concatenation rewrites the final's own file
+  from byte 0, so a retried concatenation is idempotent.
+- Ids are validated before they name a path (`ids.check_id`): nothing outside
+  `data_dir` can be reached, and dot-names (`.state`, `.locks`) never collide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import time
+import weakref
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from .fsync import PATCH, FsyncPolicy
+from .ids import check_id, is_safe_id
+from .model import UploadInfo
+from .protocols import StoreError, UploadExists, UploadNotFound
+
+DEFAULT_BUFFER = 2 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
+_COPY_FALLBACK = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM}
+
+
+def _pwrite_all(fd: int, data: bytes | bytearray | memoryview, pos: int) -> int:
+    """Write all of `data` at `pos`; returns the position after it."""
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, pos)
+        pos += n
+        view = view[n:]
+    return pos
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FileChunkWriter:
+    """One request's bytes for one upload; ends with exactly one `commit` or `discard`."""
+
+    def __init__(self, store: FileByteStore, upload_id: str, fd: int, start: int) -> None:
+        self._store = store
+        self._id = upload_id
+        self._fd = fd
+        self._start = start
+        self._pos = start  # end of the bytes already handed to the kernel
+        self._buf = bytearray()
+        self._closed = False
+        # A writer dropped without commit/discard must still not leak its descriptor.
+        self._finalizer = weakref.finalize(self, os.close, fd)
+
+    @property
+    def written(self) -> int:
+        """Bytes accepted since the writer was opened (flushed or still buffered)."""
+        return self._pos - self._start + len(self._buf)
+
+    async def write(self, data: bytes) -> None:
+        self._check_open()
+        if not data:
+            return
+        if not self._buf and len(data) >= self._store.buffer_size:
+            self._pos = self._put(data)
+            return
+        self._buf += data
+        if len(self._buf) >= self._store.buffer_size:
+            self._flush()
+
+    async def commit(self) -> int:
+        """Flush, fsync per policy (in a thread), close; returns the new offset."""
+        self._check_open()
+        try:
+            self._flush()
+            if self._store.fsync_due(self._id):
+                await asyncio.to_thread(os.fsync, self._fd)
+                self._store.synced(self._id)
+        finally:
+            self._close()
+        return self._pos
+
+    async def discard(self) -> None:
+        """Forget everything written by this writer: cut the file back to its start."""
+        self._check_open()
+        self._buf.clear()
+        try:
+            await asyncio.to_thread(os.ftruncate, self._fd, self._start)
+            self._pos = self._start
+        finally:
+            self._close()
+
+    def _flush(self) -> None:
+        if self._buf:
+            data, self._buf = self._buf, bytearray()
+            self._pos = self._put(data)
+
+    def _put(self, data: bytes | bytearray) -> int:
+        """pwrite at the current position; on error keep what reached the file."""
+        view = memoryview(data)
+        pos = self._pos
+        try:
+            while view:
+                n = os.pwrite(self._fd, view, pos)
+                pos += n
+                view = view[n:]
+        finally:
+            self._pos = pos
+        return pos
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"writer for {self._id} already committed or discarded")
+
+    def _close(self) -> None:
+        self._closed = True
+        self._finalizer()
+
+
+class FileByteStore:
+    """ByteStore + ContentReader + Terminator + Concatenator + Inventory on local files."""
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        fsync: FsyncPolicy = PATCH,
+        *,
+        buffer_size: int = DEFAULT_BUFFER,
+    ) -> None:
+        if buffer_size <= 0:
+            raise ValueError("buffer_size must be positive")
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.fsync = fsync
+        self.buffer_size = buffer_size
+        self._last_sync: dict[str, float] = {}
+
+    def path(self, upload_id: str) -> Path:
+        """The data file of `upload_id`; ValueError for any id that is not a safe name."""
+        return self.data_dir / check_id(upload_id)
+
+    # fsync bookkeeping (interval policy)
+    def fsync_due(self, upload_id: str) -> bool:
+        return self.fsync.due(self._last_sync.get(upload_id), time.monotonic())
+
+    def synced(self, upload_id: str) -> None:
+        self._last_sync[upload_id] = time.monotonic()
+
+    # ByteStore
+    async def create(self, info: UploadInfo) -> tuple[tuple[str, str], ...]:
+        path = self.path(info.id)
+        await asyncio.to_thread(self._create, path)
+        return ()
+
+    def _create(self, path: Path) -> None:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        except FileExistsError:
+            raise UploadExists(path.name) from None
+        try:
+            if self.fsync.ever:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        if self.fsync.ever:
+            _fsync_dir(self.data_dir)
+
+    async def open_writer(self, info: UploadInfo) -> FileChunkWriter:
+        path = self.path(info.id)
+        fd = await asyncio.to_thread(self._open_at, path, info.offset)
+        return FileChunkWriter(self, info.id, fd, info.offset)
+
+    def _open_at(self, path: Path, offset: int) -> int:
+        """Open for writing at `offset`, cutting crash leftovers beyond it."""
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            if offset != 0:
+                raise StoreError(f"data file {path.name} is missing at offset {offset}") from None
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size > offset:
+                os.ftruncate(fd, offset)
+            elif size < offset:
+                raise StoreError(
+                    f"data file {path.name} holds {size} bytes but the record says {offset};"
+                    " run start-up recovery"
+                )
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    async def durable_size(self, info: UploadInfo) -> int:
+        path = self.path(info.id)
+        try:
+            return (await asyncio.to_thread(os.stat, path)).st_size
+        except FileNotFoundError:
+            return 0
+
+    # ContentReader
+    async def read(self, info: UploadInfo, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes [start, end) in ~1 MiB preads in a worker thread; takes no lock."""
+        if start < 0 or end < start:
+            raise ValueError(f"bad range [{start}, {end})")
+        path = self.path(info.id)
+        try:
+            fd = await asyncio.to_thread(os.open, path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise UploadNotFound(info.id) from None
+        try:
+            pos = start
+            while pos < end:
+                chunk = await asyncio.to_thread(os.pread, fd, min(READ_CHUNK, end - pos), pos)
+                if not chunk:
+                    raise StoreError(f"data file {info.id} ends at {pos}, before {end}")
+                pos += len(chunk)
+                yield chunk
+        finally:
+            os.close(fd)
+
+    # Terminator
+    async def delete(self, info: UploadInfo) -> None:
+        path = self.path(info.id)
+        self._last_sync.pop(info.id, None)
+        await asyncio.to_thread(path.unlink, True)
+
+    # Concatenator
+    async def concatenate(self, final: UploadInfo, partials: list[UploadInfo]) -> None:
+        """Copy finished partials, in order, into the final's file (kernel-side copy)."""
+        parts: list[tuple[Path, int]] = []
+        for p in partials:
+            if p.length is None or p.offset != p.length:
+                raise StoreError(f"partial upload {p.id} is not complete")
+            parts.append((self.path(p.id), p.offset))
+        await asyncio.to_thread(self._concatenate, self.path(final.id), parts)
+
+    def _concatenate(self, dst_path: Path, parts: list[tuple[Path, int]]) -> None:
+        dst = os.open(dst_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            pos = 0
+            for src_path, size in parts:
+                src = os.open(src_path, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    _copy_range(src, dst, size, pos)
+                finally:
+                    os.close(src)
+                pos += size
+            os.ftruncate(dst, pos)
+            if self.fsync.ever:
+                os.fsync(dst)
+        finally:
+            os.close(dst)
+
+    # Inventory
+    async def stored_ids(self) -> list[tuple[str, float]]:
+        """(upload id, mtime) of every data file, for orphan removal."""
+        return await asyncio.to_thread(self._scan)
+
+    def _scan(self) -> list[tuple[str, float]]:
+        found: list[tuple[str, float]] = []
+        with os.scandir(self.data_dir) as entries:
+            for entry in entries:
+                if is_safe_id(entry.name) and entry.is_file(follow_symlinks=False):
+                    found.append((entry.name, entry.stat(follow_symlinks=False).st_mtime))
+        return found
+
+
+def _copy_range(src: int, dst: int, size: int, dst_pos: int) -> None:
+    """Copy `size` bytes of src (from 0) to dst at `dst_pos`, in the kernel when possible."""
+    done = 0
+    try:
+        while done < size:
+            n = os.copy_file_range(src, dst, size - done, done, dst_pos + done)
+            if n == 0:
+                break
+            done += n
+    except OSError as exc:
+        if exc.errno not in _COPY_FALLBACK:
+            raise
+    while done < size:
+        chunk = os.pread(src, min(READ_CHUNK, size - done), done)
+        if not chunk:
+            raise StoreError(f"partial data file ends at {done}, expected {size} bytes")
+        _pwrite_all(dst, chunk, dst_pos + done)
+        done += len(chunk)

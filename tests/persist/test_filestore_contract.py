@@ -1,0 +1,23 @@
+"""FileByteStore passes the byte-store contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from persist_contract import ByteStoreContract
+
+from tuskit.persist.filestore import FileByteStore
+from tuskit.persist.fsync import FsyncPolicy
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["patch", "never"])
+def byte_store(tmp_path: Path, request: pytest.FixtureRequest) -> FileByteStore:
+    # A small buffer so "big" writes really reach the file before commit.
+    return FileByteStore(tmp_path / "data", FsyncPolicy.parse(request.param), buffer_size=65536)
+
+
+class TestFileByteStore(ByteStoreContract):
+    pass
