@@ -1,0 +1,232 @@
+"""One writer per upload: an in-process locker and a cross-process file locker.
+
+Release requests (after tusd): a request that wants a held lock first asks the holder to
+let go by calling the `on_release_request` the holder registered; a PATCH reacts by
+stopping its body, committing what arrived and releasing. Then the waiter waits up to
+`timeout` and raises LockTimeout. Callbacks may be called more than once per hold and
+must be cheap and idempotent (set a flag or an Event).
+
+Across processes (`FileLocker`), the lock is `flock` on `<data_dir>/.locks/<id>.lock`,
+tried non-blocking every `poll_interval` (a blocking flock would stall the event loop
+or pin a thread per waiter). A waiter asks the holder by creating `<id>.release`; the
+holder polls for that file every `poll_interval` while it holds the lock. Files beat
+signals or sockets here: they need no registry of holder pids, work for any process
+sharing the directory, and cost one stat per held lock per poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .ids import check_id
+from .protocols import HeldLock, LockTimeout, ReleaseRequest
+
+log = logging.getLogger(__name__)
+
+LOCK_DIR = ".locks"
+
+
+def _ask(callback: ReleaseRequest | None, upload_id: str) -> None:
+    """Call a holder's release request; its bugs must not break the waiter."""
+    if callback is None:
+        return
+    try:
+        callback()
+    except Exception:
+        log.exception("release request callback for %s failed", upload_id)
+
+
+@dataclass(slots=True)
+class _Slot:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    on_release: ReleaseRequest | None = None
+    users: int = 0  # holder + waiters; the slot is dropped when it reaches 0
+
+
+class ProcessLocker:
+    """Locker for tasks of one process (one event loop)."""
+
+    def __init__(self) -> None:
+        self._slots: dict[str, _Slot] = {}
+
+    async def acquire(
+        self, upload_id: str, *, timeout: float, on_release_request: ReleaseRequest
+    ) -> HeldLock:
+        slot = self._slots.get(upload_id)
+        if slot is None:
+            slot = self._slots[upload_id] = _Slot()
+        slot.users += 1
+        try:
+            if slot.lock.locked():
+                _ask(slot.on_release, upload_id)
+            try:
+                await asyncio.wait_for(slot.lock.acquire(), max(timeout, 0.0))
+            except TimeoutError:
+                raise LockTimeout(f"lock on {upload_id} not released in {timeout}s") from None
+        except BaseException:
+            self._drop(upload_id, slot)
+            raise
+        slot.on_release = on_release_request
+        return _ProcessHeld(self, upload_id, slot)
+
+    def _release(self, upload_id: str, slot: _Slot) -> None:
+        slot.on_release = None
+        slot.lock.release()
+        self._drop(upload_id, slot)
+
+    def _drop(self, upload_id: str, slot: _Slot) -> None:
+        slot.users -= 1
+        if slot.users == 0 and self._slots.get(upload_id) is slot:
+            del self._slots[upload_id]
+
+    def held(self) -> int:
+        """How many ids have a holder or waiters (tests check nothing leaks)."""
+        return len(self._slots)
+
+    async def close(self) -> None:
+        """Nothing to free: held locks die with their holders' tasks."""
+
+
+class _ProcessHeld:
+    def __init__(self, locker: ProcessLocker, upload_id: str, slot: _Slot) -> None:
+        self._locker = locker
+        self._id = upload_id
+        self._slot: _Slot | None = slot
+
+    async def release(self) -> None:
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            self._locker._release(self._id, slot)
+
+
+class FileLocker:
+    """Locker across processes sharing `data_dir` (flock), and across tasks within one."""
+
+    def __init__(self, data_dir: str | os.PathLike[str], *, poll_interval: float = 0.05) -> None:
+        if poll_interval <= 0:
+            raise ValueError("poll_interval must be positive")
+        self.dir = Path(data_dir) / LOCK_DIR
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.poll_interval = poll_interval
+        self._local = ProcessLocker()
+        self._held: set[_FileHeld] = set()
+
+    def _paths(self, upload_id: str) -> tuple[Path, Path]:
+        name = check_id(upload_id)
+        return self.dir / f"{name}.lock", self.dir / f"{name}.release"
+
+    async def acquire(
+        self, upload_id: str, *, timeout: float, on_release_request: ReleaseRequest
+    ) -> HeldLock:
+        lock_path, release_path = self._paths(upload_id)
+        deadline = time.monotonic() + timeout
+        local = await self._local.acquire(
+            upload_id, timeout=timeout, on_release_request=on_release_request
+        )
+        try:
+            fd = await self._flock(upload_id, lock_path, release_path, deadline)
+        except BaseException:
+            await local.release()
+            raise
+        # Requests made before we got here were answered by the previous holder.
+        with contextlib.suppress(FileNotFoundError):
+            release_path.unlink()
+        held = _FileHeld(self, upload_id, fd, lock_path, release_path, local)
+        held.watch(on_release_request)
+        self._held.add(held)
+        return held
+
+    async def _flock(
+        self, upload_id: str, lock_path: Path, release_path: Path, deadline: float
+    ) -> int:
+        while True:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+            else:
+                if _same_file(fd, lock_path):
+                    return fd
+                os.close(fd)  # the holder unlinked it while we waited: lock the new one
+                continue
+            if not release_path.exists():
+                os.close(os.open(release_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                with contextlib.suppress(FileNotFoundError):
+                    release_path.unlink()
+                raise LockTimeout(f"lock on {upload_id} not released in time (other process)")
+            await asyncio.sleep(min(self.poll_interval, remaining))
+
+    async def close(self) -> None:
+        """Let go of every lock still held (shutdown)."""
+        for held in list(self._held):
+            await held.release()
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return False
+    own = os.fstat(fd)
+    return (own.st_dev, own.st_ino) == (st.st_dev, st.st_ino)
+
+
+class _FileHeld:
+    def __init__(
+        self,
+        locker: FileLocker,
+        upload_id: str,
+        fd: int,
+        lock_path: Path,
+        release_path: Path,
+        local: HeldLock,
+    ) -> None:
+        self._locker = locker
+        self._id = upload_id
+        self._fd: int | None = fd
+        self._lock_path = lock_path
+        self._release_path = release_path
+        self._local = local
+        self._watcher: asyncio.Task[None] | None = None
+
+    def watch(self, on_release_request: ReleaseRequest) -> None:
+        self._watcher = asyncio.get_running_loop().create_task(
+            self._watch(on_release_request), name=f"lock-release-watch-{self._id}"
+        )
+
+    async def _watch(self, on_release_request: ReleaseRequest) -> None:
+        """Poll for `<id>.release` from a waiting process while the lock is held."""
+        while True:
+            await asyncio.sleep(self._locker.poll_interval)
+            if self._release_path.exists():
+                with contextlib.suppress(FileNotFoundError):
+                    self._release_path.unlink()
+                _ask(on_release_request, self._id)
+
+    async def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        self._locker._held.discard(self)
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
+        try:
+            # Unlink while still locked so lock files do not pile up; late openers of
+            # the old inode notice (_same_file) and retry on the new path.
+            with contextlib.suppress(FileNotFoundError):
+                self._lock_path.unlink()
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+            await self._local.release()
