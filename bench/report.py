@@ -1,0 +1,207 @@
+"""Markdown report, console table and PNG chart from the medians of the rounds."""
+
+from __future__ import annotations
+
+import platform
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.scenarios import Scenario
+
+# metric key -> (column header, format)
+METRICS: dict[str, tuple[str, str]] = {
+    "throughput_mib_s": ("MiB/s", "{:.0f}"),
+    "cpu_s_per_gib": ("server CPU s/GiB", "{:.2f}"),
+    "peak_rss_mib": ("peak RSS MiB", "{:.1f}"),
+    "client_cpu_s_per_gib": ("client CPU s/GiB", "{:.2f}"),
+    "uploads_s": ("uploads/s", "{:.0f}"),
+    "requests_s": ("requests/s", "{:.0f}"),
+    "server_cpu_us_per_op": ("server CPU us/op", "{:.0f}"),
+    "client_cpu_us_per_op": ("client CPU us/op", "{:.1f}"),
+    "client_capacity_s": ("client ops per CPU-s", "{:.0f}"),
+    "rss_first_mib": ("RSS first MiB", "{:.1f}"),
+    "rss_last_mib": ("RSS last MiB", "{:.1f}"),
+    "rss_growth": ("RSS growth", "{:.2f}x"),
+}
+
+
+@dataclass
+class Results:
+    """Everything a run produced; ``rounds[scenario][target]`` is one metrics dict per round."""
+
+    labels: dict[str, str]  # target name -> label, in run order
+    scenarios: list[Scenario]
+    rounds: dict[str, dict[str, list[dict[str, float]]]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    info: dict[str, str] = field(default_factory=dict)
+
+    def median(self, scenario: str, target: str, metric: str) -> float | None:
+        values = [r[metric] for r in self.rounds.get(scenario, {}).get(target, []) if metric in r]
+        return statistics.median(values) if values else None
+
+    def ran(self, scenario: str) -> list[str]:
+        return [t for t in self.labels if self.rounds.get(scenario, {}).get(t)]
+
+    def metric_keys(self, scenario: str) -> list[str]:
+        keys: list[str] = []
+        for runs in self.rounds.get(scenario, {}).values():
+            for r in runs:
+                keys += [k for k in r if k not in keys]
+        return keys
+
+
+def _fmt(metric: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return METRICS.get(metric, (metric, "{:.3g}"))[1].format(value)
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}x" if a is not None and b else "-"
+
+
+def scenario_table(res: Results, sc: Scenario) -> list[str]:
+    keys = res.metric_keys(sc.name)
+    heads = [METRICS.get(k, (k, ""))[0] for k in keys]
+    ratio_heads = [] if sc.throughput is None else ["vs sink", "vs @tus/server"]
+    lines = [
+        "| target | " + " | ".join(heads + ratio_heads) + " |",
+        "|---" * (1 + len(heads) + len(ratio_heads)) + "|",
+    ]
+    for t in res.ran(sc.name):
+        cells = [_fmt(k, res.median(sc.name, t, k)) for k in keys]
+        if sc.throughput is not None:
+            mine = res.median(sc.name, t, sc.throughput)
+            cells += [
+                _ratio(mine, res.median(sc.name, "sink", sc.throughput)),
+                _ratio(mine, res.median(sc.name, "tus-node", sc.throughput)),
+            ]
+        lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def goals(res: Results) -> list[str]:
+    """The issue's targets for our server, checked on the medians."""
+
+    def m(sc: str, t: str, k: str) -> float | None:
+        return res.median(sc, t, k)
+
+    def check(ok: bool | None) -> str:
+        return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+    def ratio_ok(a: float | None, b: float | None, want: float, above: bool) -> bool | None:
+        if a is None or not b:
+            return None
+        return a / b >= want if above else a / b <= want
+
+    big = ("throughput_mib_s", "cpu_s_per_gib")
+    peak = m("big", "ours", "peak_rss_mib")
+    growth = m("memory", "ours", "rss_growth")
+    rows = [
+        ("big: throughput >= 0.95x sink", ratio_ok(
+            m("big", "ours", big[0]), m("big", "sink", big[0]), 0.95, True)),
+        ("big: CPU per GiB <= 1.15x sink", ratio_ok(
+            m("big", "ours", big[1]), m("big", "sink", big[1]), 1.15, False)),
+        ("big: peak RSS <= 64 MiB", None if peak is None else peak <= 64),
+        ("small: uploads/s >= 2x @tus/server", ratio_ok(
+            m("small", "ours", "uploads_s"), m("small", "tus-node", "uploads_s"), 2.0, True)),
+        ("HEAD: requests/s >= 3x @tus/server", ratio_ok(
+            m("head", "ours", "requests_s"), m("head", "tus-node", "requests_s"), 3.0, True)),
+        ("memory: RSS growth <= 1.20x", None if growth is None else growth <= 1.20),
+    ]  # fmt: skip
+    return ["| goal (ours) | result |", "|---|---|"] + [
+        f"| {name} | {check(ok)} |" for name, ok in rows
+    ]
+
+
+def headroom(res: Results) -> list[str]:
+    """Is the client fast enough? Sink rate and client capacity vs the slowest real server."""
+    lines = [
+        "| scenario | sink rate | fastest server rate | sink / server | client ops per CPU-s "
+        "| client capacity / server |",
+        "|---|---|---|---|---|---|",
+    ]
+    for sc, key in (("small", "uploads_s"), ("head", "requests_s")):
+        sink = res.median(sc, "sink", key)
+        servers = [res.median(sc, t, key) for t in ("ours", "tus-node")]
+        best = max((v for v in servers if v is not None), default=None)
+        cap = res.median(sc, "sink", "client_capacity_s")
+        lines.append(
+            f"| {sc} | {_fmt(key, sink)} | {_fmt(key, best)} | {_ratio(sink, best)} "
+            f"| {_fmt('client_capacity_s', cap)} | {_ratio(cap, best)} |"
+        )
+    return lines
+
+
+def markdown(res: Results) -> str:
+    out = ["# tus upload benchmark", ""]
+    out += [f"- {k}: {v}" for k, v in res.info.items()]
+    out += [f"- targets: {', '.join(f'{t} = {label}' for t, label in res.labels.items())}"]
+    if res.skipped:
+        out += ["", "## Skipped targets", ""]
+        out += [f"- **{t}**: {why}" for t, why in res.skipped.items()]
+    if res.failures:
+        out += ["", "## Failures", ""] + [f"- {f}" for f in res.failures]
+    out += ["", "## Results (medians over rounds)", ""]
+    for sc in res.scenarios:
+        out += [f"### {sc.name}: {sc.title}", "", *scenario_table(res, sc), ""]
+    out += ["## Goals", "", *goals(res), ""]
+    out += ["## Client headroom", ""]
+    out += [
+        "The load client must not be the bottleneck: the sink (no protocol logic) driven",
+        "by the same client should go several times faster than the real servers, and the",
+        "client's own CPU per request says how far it could go on a whole core.",
+        "",
+    ]
+    out += [*headroom(res), ""]
+    out += ["![chart](chart.png)", ""]
+    return "\n".join(out)
+
+
+def chart(res: Results, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    charted = [sc for sc in res.scenarios if sc.throughput and sc.cpu_per_op and res.ran(sc.name)]
+    if not charted:
+        return
+    fig, axes = plt.subplots(2, len(charted), figsize=(3.6 * len(charted), 6.5), squeeze=False)
+    colors = {"ours": "tab:blue", "sink": "tab:gray", "tus-node": "tab:green"}
+    for col, sc in enumerate(charted):
+        targets = res.ran(sc.name)
+        for row, key in enumerate((sc.throughput, sc.cpu_per_op)):
+            assert key is not None
+            ax = axes[row][col]
+            values = [res.median(sc.name, t, key) or 0.0 for t in targets]
+            ax.bar(targets, values, color=[colors.get(t, "tab:orange") for t in targets])
+            ax.set_title(f"{sc.name}: {METRICS.get(key, (key, ''))[0]}", fontsize=9)
+            ax.tick_params(axis="x", labelsize=8)
+            for i, v in enumerate(values):
+                ax.annotate(_fmt(key, v), (i, v), ha="center", va="bottom", fontsize=7)
+    fig.suptitle("throughput (top, higher is better) / CPU per operation (bottom, lower is better)",
+                 fontsize=10)  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def host_info() -> dict[str, str]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return {
+        "machine": f"{os.cpu_count()} CPUs ({model or platform.machine()}), "
+        f"Linux {platform.release()}",
+        "python": platform.python_version(),
+    }

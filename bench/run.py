@@ -1,0 +1,146 @@
+"""The one command: start each target per scenario and round, measure, report.
+
+    .venv/bin/python -m bench --rounds 3        # full run (about 10 minutes)
+    .venv/bin/python -m bench --smoke           # tiny sizes, proves it runs (under a minute)
+
+Each (round, scenario, target) starts a fresh server (so VmHWM is that scenario's peak),
+runs the scenario, stops the server by PID and deletes its data. Targets alternate order
+between rounds. Writes results.json, report.md and chart.png into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import subprocess
+import time
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+
+from bench import report
+from bench.client import build_loadgen
+from bench.scenarios import SMOKE, ScenarioError, Sizes, build_scenarios
+from bench.targets import NODE_CACHE, REPO, RunningTarget, TargetUnavailable, all_targets
+
+DEFAULT_OUT = REPO / "bench" / "results"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    p.add_argument("--rounds", type=int, default=3, help="rounds per scenario (default 3)")
+    p.add_argument("--smoke", action="store_true", help="tiny sizes, one round: proves it runs")
+    p.add_argument("--targets", default="ours,sink,tus-node", help="comma list of targets")
+    p.add_argument("--scenarios", default="", help="comma list (default: all)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report directory")
+    p.add_argument("--python-client", action="store_true", help="do not use the C loadgen")
+    p.add_argument(
+        "--ours-cmd", default=str(REPO / ".venv" / "bin" / "upload"), help="our server's binary"
+    )
+    p.add_argument("--ours-args", default="", help="extra flags for our server, e.g. '--store s3'")
+    return p.parse_args(argv)
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def _node_info() -> str:
+    if shutil.which("node") is None:
+        return "absent"
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+    pkg = NODE_CACHE / "node_modules" / "@tus" / "server" / "package.json"
+    tus = json.loads(pkg.read_text())["version"] if pkg.exists() else "not installed"
+    return f"node {node.stdout.strip()}, @tus/server {tus}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sizes = SMOKE if args.smoke else Sizes()
+    rounds = 1 if args.smoke else max(1, args.rounds)
+    scenarios = build_scenarios(sizes)
+    if args.scenarios:
+        wanted = args.scenarios.split(",")
+        unknown = set(wanted) - {s.name for s in scenarios}
+        if unknown:
+            raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
+        scenarios = [s for s in scenarios if s.name in wanted]
+
+    specs = {s.name: s for s in all_targets(args.ours_cmd, shlex.split(args.ours_args))}
+    names = [t for t in args.targets.split(",") if t]
+    unknown = set(names) - set(specs)
+    if unknown:
+        raise SystemExit(f"unknown targets: {', '.join(sorted(unknown))} (have {', '.join(specs)})")
+
+    loadgen = None if args.python_client else build_loadgen()
+    res = report.Results(labels={n: specs[n].label for n in names}, scenarios=scenarios)
+    res.info.update(report.host_info())
+    res.info.update({
+        "mode": "smoke" if args.smoke else "full",
+        "rounds": str(rounds),
+        "load client": "loadgen (C, epoll)" if loadgen else "asyncio (Python fallback)",
+        "uvicorn": f"{_version('uvicorn')} (uvloop {_version('uvloop')}, "
+                   f"httptools {_version('httptools')}), one worker",
+        "node": _node_info(),
+        "sizes": ", ".join(f"{k}={v}" for k, v in asdict(sizes).items()),
+    })  # fmt: skip
+
+    for name in names:
+        try:
+            specs[name].prepare()
+        except TargetUnavailable as e:
+            res.skipped[name] = str(e)
+            print(f"SKIP {name}: {e}", flush=True)
+    res.info["node"] = _node_info()
+
+    scratch = args.out / "tmp"
+    started = time.monotonic()
+    for rnd in range(rounds):
+        order = names if rnd % 2 == 0 else names[::-1]
+        for sc in scenarios:
+            for name in order:
+                if name in res.skipped:
+                    continue
+                try:
+                    target = RunningTarget(specs[name], scratch)
+                except TargetUnavailable as e:
+                    res.skipped[name] = f"{e} (not answering OPTIONS: skipped)"
+                    print(f"SKIP {name}: {res.skipped[name]}", flush=True)
+                    continue
+                t0 = time.monotonic()
+                try:
+                    metrics = sc.run(target, sizes, loadgen)
+                except (ScenarioError, OSError, subprocess.SubprocessError, ValueError) as e:
+                    msg = f"round {rnd + 1} {sc.name} {name}: {type(e).__name__}: {e}"
+                    res.failures.append(msg + f" [server log: {target.log_tail()}]")
+                    print("FAIL " + msg, flush=True)
+                    continue
+                finally:
+                    target.stop()
+                res.rounds.setdefault(sc.name, {}).setdefault(name, []).append(metrics)
+                shown = ", ".join(f"{k}={report._fmt(k, v)}" for k, v in metrics.items())
+                print(f"round {rnd + 1} {sc.name:<10} {name:<8} {time.monotonic() - t0:5.1f}s "
+                      f"{shown}", flush=True)  # fmt: skip
+    res.info["wall time"] = f"{time.monotonic() - started:.0f} s"
+    shutil.rmtree(scratch, ignore_errors=True)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    text = report.markdown(res)
+    (args.out / "report.md").write_text(text)
+    (args.out / "results.json").write_text(
+        json.dumps(
+            {"info": res.info, "skipped": res.skipped, "failures": res.failures,
+             "rounds": res.rounds}, indent=1,
+        ) + "\n"
+    )  # fmt: skip
+    report.chart(res, args.out / "chart.png")
+    print()
+    print(text)
+    print(f"wrote {args.out / 'report.md'}, {args.out / 'chart.png'}, {args.out / 'results.json'}")
+    ran_any = any(res.rounds.values())
+    return 1 if res.failures or not ran_any else 0

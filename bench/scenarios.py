@@ -1,0 +1,207 @@
+"""The scenarios. Each takes a freshly started target and returns named metrics.
+
+A scenario is a ``Scenario`` (name, title, the metric that counts as throughput, the one that
+counts as CPU per operation, and a ``run`` function). To add one (say S3 vs boto3 multipart),
+write a ``run_*`` function with the same signature and append it to ``build_scenarios``;
+report.py picks its metrics up by name.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.client import Conn, LoadResult, encode_request, run_load
+from bench.targets import HOST, RunningTarget
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    big_total: int = GiB
+    big_chunk: int = 64 * MiB
+    small_count: int = 2000
+    small_size: int = 64 * 1024
+    small_warmup: int = 200
+    concurrency: int = 64
+    head_seconds: float = 10.0
+    head_warmup: float = 1.0
+    memory_first: int = 100
+    memory_total: int = 10_000
+
+
+SMOKE = Sizes(
+    big_total=16 * MiB, big_chunk=4 * MiB, small_count=50, small_warmup=10,
+    head_seconds=2.0, head_warmup=0.2, memory_first=20, memory_total=200,
+)  # fmt: skip
+
+Metrics = dict[str, float]
+
+
+class ScenarioError(Exception):
+    """The target answered wrongly (a protocol failure, not a slow answer)."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    throughput: str | None  # metric key, higher is better (charted, ratios)
+    cpu_per_op: str | None  # metric key, lower is better (charted)
+    run: Callable[[RunningTarget, Sizes, Path | None], Metrics]
+
+
+def _create(conn: Conn, target: RunningTarget, length: int, body: bytes = b"") -> str:
+    headers = {**TUS, "Upload-Length": str(length)}
+    if body:
+        headers["Content-Type"] = "application/offset+octet-stream"
+    resp = conn.request("POST", target.spec.create_path, headers, body)
+    if resp.status != 201 or "location" not in resp.headers:
+        raise ScenarioError(f"POST answered {resp.status}, headers {resp.headers}")
+    return resp.path_of_location()
+
+
+def _big(target: RunningTarget, sizes: Sizes, checksum: bool) -> Metrics:
+    chunk = memoryview(random.Random(1).randbytes(sizes.big_chunk))
+    digest = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
+    conn = Conn(HOST, target.port)
+    try:
+        path = _create(conn, target, sizes.big_total)
+        cpu0, client0, t0 = target.cpu_seconds(), time.process_time(), time.perf_counter()
+        offset = 0
+        while offset < sizes.big_total:
+            body = chunk[: min(sizes.big_chunk, sizes.big_total - offset)]
+            headers = {
+                **TUS,
+                "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream",
+            }
+            if checksum:
+                headers["Upload-Checksum"] = f"sha256 {digest}"
+            resp = conn.request("PATCH", path, headers, body)
+            offset += len(body)
+            if resp.status != 204 or resp.headers.get("upload-offset") != str(offset):
+                raise ScenarioError(f"PATCH answered {resp.status}, headers {resp.headers}")
+        elapsed = time.perf_counter() - t0
+        cpu, client = target.cpu_seconds() - cpu0, time.process_time() - client0
+    finally:
+        conn.close()
+    gib = sizes.big_total / GiB
+    return {
+        "throughput_mib_s": sizes.big_total / MiB / elapsed,
+        "cpu_s_per_gib": cpu / gib,
+        "peak_rss_mib": target.memory().peak_rss_bytes / MiB,
+        "client_cpu_s_per_gib": client / gib,
+    }
+
+
+def run_big(target: RunningTarget, sizes: Sizes, _loadgen: Path | None) -> Metrics:
+    return _big(target, sizes, checksum=False)
+
+
+def run_big_sha256(target: RunningTarget, sizes: Sizes, _loadgen: Path | None) -> Metrics:
+    return _big(target, sizes, checksum=True)
+
+
+def _creation_with_upload(target: RunningTarget, size: int) -> bytes:
+    headers = {
+        **TUS,
+        "Upload-Length": str(size),
+        "Content-Type": "application/offset+octet-stream",
+    }
+    body = random.Random(2).randbytes(size)
+    return encode_request("POST", target.spec.create_path, f"{HOST}:{target.port}", headers, body)
+
+
+def _checked(result: LoadResult, what: str) -> LoadResult:
+    if result.completed == 0 or result.non2xx or result.errors:
+        raise ScenarioError(
+            f"{what}: {result.completed} completed, {result.non2xx} non-2xx, "
+            f"{result.errors} connection errors"
+        )
+    return result
+
+
+def _load_metrics(target: RunningTarget, run: Callable[[], LoadResult], prefix: str) -> Metrics:
+    cpu0 = target.cpu_seconds()
+    result = _checked(run(), prefix)
+    cpu = target.cpu_seconds() - cpu0
+    return {
+        f"{prefix}_s": result.rate,
+        "server_cpu_us_per_op": cpu / result.completed * 1e6,
+        "client_cpu_us_per_op": result.client_cpu / result.completed * 1e6,
+        "client_capacity_s": result.completed / result.client_cpu if result.client_cpu else 0.0,
+        "peak_rss_mib": target.memory().peak_rss_bytes / MiB,
+    }
+
+
+def run_small(target: RunningTarget, sizes: Sizes, loadgen: Path | None) -> Metrics:
+    request = _creation_with_upload(target, sizes.small_size)
+    c = sizes.concurrency
+    _checked(run_load(target.port, request, c, sizes.small_warmup, loadgen=loadgen), "warm-up")
+    return _load_metrics(
+        target,
+        lambda: run_load(target.port, request, c, sizes.small_count, loadgen=loadgen),
+        "uploads",
+    )
+
+
+def run_head(target: RunningTarget, sizes: Sizes, loadgen: Path | None) -> Metrics:
+    """HEAD at concurrency N, each connection on its own upload (as resuming clients do:
+    N clients polling one upload would measure the server's lock contention instead)."""
+    c = sizes.concurrency
+    conn = Conn(HOST, target.port)
+    try:
+        paths = [_create(conn, target, 1024, b"x" * 1024) for _ in range(c)]
+    finally:
+        conn.close()
+    host = f"{HOST}:{target.port}"
+    request = [encode_request("HEAD", path, host, dict(TUS)) for path in paths]
+    warm = run_load(target.port, request, c, duration=sizes.head_warmup, head=True, loadgen=loadgen)
+    _checked(warm, "warm-up")
+    return _load_metrics(
+        target,
+        lambda: run_load(
+            target.port, request, c, duration=sizes.head_seconds, head=True, loadgen=loadgen
+        ),
+        "requests",
+    )
+
+
+def run_memory(target: RunningTarget, sizes: Sizes, loadgen: Path | None) -> Metrics:
+    request = _creation_with_upload(target, sizes.small_size)
+    c = sizes.concurrency
+    _checked(run_load(target.port, request, c, sizes.memory_first, loadgen=loadgen), "first")
+    rss_first = target.memory().rss_bytes
+    rest = sizes.memory_total - sizes.memory_first
+    _checked(run_load(target.port, request, c, rest, loadgen=loadgen), "rest")
+    rss_last = target.memory().rss_bytes
+    return {
+        "rss_first_mib": rss_first / MiB,
+        "rss_last_mib": rss_last / MiB,
+        "rss_growth": rss_last / rss_first if rss_first else 0.0,
+    }
+
+
+def build_scenarios(sizes: Sizes) -> list[Scenario]:
+    big = f"{sizes.big_total // MiB} MiB in {sizes.big_chunk // MiB} MiB PATCHes"
+    small = f"{sizes.small_count} x {sizes.small_size // 1024} KiB creation-with-upload"
+    return [
+        Scenario("big", big, "throughput_mib_s", "cpu_s_per_gib", run_big),
+        Scenario("big-sha256", big + " + sha256 Upload-Checksum", "throughput_mib_s",
+                 "cpu_s_per_gib", run_big_sha256),
+        Scenario("small", f"{small}, concurrency {sizes.concurrency}", "uploads_s",
+                 "server_cpu_us_per_op", run_small),
+        Scenario("head", f"HEAD for {sizes.head_seconds:g} s, concurrency {sizes.concurrency}",
+                 "requests_s", "server_cpu_us_per_op", run_head),
+        Scenario("memory", f"RSS after {sizes.memory_first} vs {sizes.memory_total} uploads",
+                 None, None, run_memory),
+    ]  # fmt: skip
