@@ -1,0 +1,59 @@
+"""The benchmark runs end to end in smoke mode and writes its report (no timing assertions).
+
+The sink needs nothing but the venv. @tus/server needs node + npm (its packages are
+installed into bench/.cache/node on first use); without them that test skips, unless
+REQUIRE_SERVICES=1 (CI), where it fails instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCENARIOS = ("big", "big-sha256", "small", "head", "memory")
+
+
+def _smoke(out: Path, targets: str) -> tuple[str, dict[str, Any]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--targets", targets, "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = (out / "report.md").read_text()
+    assert (out / "chart.png").read_bytes().startswith(b"\x89PNG")
+    return report, json.loads((out / "results.json").read_text())
+
+
+def _rows(report: str, target: str) -> int:
+    return sum(line.startswith(f"| {target} |") for line in report.splitlines())
+
+
+@pytest.mark.timeout(120)
+def test_smoke_sink(tmp_path: Path) -> None:
+    report, results = _smoke(tmp_path, "sink")
+    for name in SCENARIOS:
+        assert f"### {name}:" in report
+        assert results["rounds"][name]["sink"], name
+    assert _rows(report, "sink") == len(SCENARIOS)
+    assert "## Client headroom" in report
+    assert "| goal (ours) | result |" in report
+
+
+@pytest.mark.services
+@pytest.mark.timeout(180)
+def test_smoke_tus_node(tmp_path: Path) -> None:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail("REQUIRE_SERVICES=1 but node/npm is not installed")
+        pytest.skip("node/npm not installed: @tus/server cannot run")
+    report, results = _smoke(tmp_path, "tus-node")
+    assert "tus-node" not in results["skipped"], results["skipped"]
+    assert _rows(report, "tus-node") == len(SCENARIOS)
