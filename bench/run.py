@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown targets: {', '.join(sorted(unknown))} (have {', '.join(specs)})")
 
     loadgen = None if args.python_client else build_loadgen()
+    if loadgen is None and not args.smoke:
+        print("WARNING: Python load client: check the headroom table before trusting ratios")
     res = report.Results(labels={n: specs[n].label for n in names}, scenarios=scenarios)
     res.info.update(report.host_info())
     res.info.update({

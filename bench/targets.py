@@ -67,7 +67,11 @@ def sink_spec() -> TargetSpec:
     return TargetSpec("sink", "bare ASGI sink", "/files/", argv, env=_uvicorn_env())
 
 
-def ours_spec(command: str, extra_args: Sequence[str]) -> TargetSpec:
+def ours_spec(
+    command: str, extra_args: Sequence[str], name: str = "ours", label: str = "tuskit (ours)"
+) -> TargetSpec:
+    """Our server; a second instance with other flags is ``ours_spec(cmd, flags, "ours-s3")``."""
+
     def prepare() -> None:
         if not Path(command).exists() and shutil.which(command) is None:
             raise TargetUnavailable(f"{command} not found (our server is not installed yet)")
@@ -78,7 +82,7 @@ def ours_spec(command: str, extra_args: Sequence[str]) -> TargetSpec:
             "--data-dir", str(data), "--base-path", "/files/", *extra_args,
         ]  # fmt: skip
 
-    return TargetSpec("ours", "tuskit (ours)", "/files/", argv, prepare)
+    return TargetSpec(name, label, "/files/", argv, prepare)
 
 
 def install_tus_node() -> Path:
