@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from persist_contract import LockerContract, new_id
 
 from tuskit.persist.locks import FileLocker
 from tuskit.persist.protocols import LockTimeout
+
+from .persist_contract import LockerContract, new_id
 
 pytestmark = pytest.mark.anyio
 

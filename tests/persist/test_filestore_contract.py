@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from persist_contract import ByteStoreContract
 
 from tuskit.persist.filestore import FileByteStore
 from tuskit.persist.fsync import FsyncPolicy
+
+from .persist_contract import ByteStoreContract
 
 pytestmark = pytest.mark.anyio
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from persist_contract import MetadataStoreContract, record
 
 from tuskit.persist.memory import MemoryMetadataStore
+
+from .persist_contract import MetadataStoreContract, record
 
 pytestmark = pytest.mark.anyio
 

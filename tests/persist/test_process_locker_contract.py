@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from persist_contract import LockerContract
 
 from tuskit.persist.locks import ProcessLocker
 from tuskit.persist.protocols import LockTimeout
+
+from .persist_contract import LockerContract
 
 pytestmark = pytest.mark.anyio
 

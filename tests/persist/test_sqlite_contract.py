@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from persist_contract import MetadataStoreContract, record
 
 from tuskit.persist.model import UploadState
 from tuskit.persist.sqlite import SCHEMA_VERSION, SqliteMetadataStore
+
+from .persist_contract import MetadataStoreContract, record
 
 pytestmark = pytest.mark.anyio
 

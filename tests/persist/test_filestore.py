@@ -1,0 +1,161 @@
+"""FileByteStore specifics: buffering without thread hops, fsync calls, path safety."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tuskit.persist import filestore
+from tuskit.persist.filestore import FileByteStore
+from tuskit.persist.fsync import FsyncPolicy
+from tuskit.persist.model import UploadInfo
+from tuskit.persist.protocols import StoreError, UploadNotFound
+
+pytestmark = pytest.mark.anyio
+
+
+class Counter:
+    """Counts thread hops and fsyncs made by the store module."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.hops: list[str] = []
+        self.fsyncs = 0
+        real_to_thread = asyncio.to_thread
+        real_fsync = os.fsync
+
+        def to_thread(fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+            self.hops.append(getattr(fn, "__name__", repr(fn)))
+            return real_to_thread(fn, *args)
+
+        def fsync(fd: int) -> None:
+            self.fsyncs += 1
+            real_fsync(fd)
+
+        monkeypatch.setattr("asyncio.to_thread", to_thread)
+        monkeypatch.setattr("os.fsync", fsync)
+
+
+async def test_small_chunks_make_no_thread_hop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileByteStore(tmp_path, FsyncPolicy.parse("patch"), buffer_size=1 << 20)
+    info = UploadInfo(id="u1", length=None)
+    await store.create(info)
+    count = Counter(monkeypatch)
+    writer = await store.open_writer(info)
+    assert count.hops == ["_open_at"]
+    for _ in range(3000):  # ~3 MiB in 1 KiB chunks: crosses the buffer twice
+        await writer.write(b"x" * 1024)
+    assert count.hops == ["_open_at"]
+    assert os.path.getsize(tmp_path / "u1") >= 2 << 20  # flushed on the loop, no hop
+    assert await writer.commit() == 3000 * 1024
+    assert count.hops == ["_open_at", "fsync"]
+    assert count.fsyncs == 1
+
+
+async def test_never_policy_does_not_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = FileByteStore(tmp_path, FsyncPolicy.parse("never"))
+    info = UploadInfo(id="u1", length=None)
+    count = Counter(monkeypatch)
+    await store.create(info)
+    writer = await store.open_writer(info)
+    await writer.write(b"abc")
+    await writer.commit()
+    assert count.fsyncs == 0
+
+
+async def test_interval_policy_fsyncs_at_most_once_per_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileByteStore(tmp_path, FsyncPolicy.parse("interval:60s"))
+    info = UploadInfo(id="u1", length=None)
+    await store.create(info)
+    count = Counter(monkeypatch)
+    for _ in range(3):
+        writer = await store.open_writer(info)
+        await writer.write(b"abc")
+        info = info.replace(offset=await writer.commit())
+    assert info.offset == 9
+    assert count.fsyncs == 1
+
+
+async def test_files_live_directly_in_data_dir(tmp_path: Path) -> None:
+    store = FileByteStore(tmp_path / "d")
+    info = UploadInfo(id="Abc_-9", length=1)
+    assert await store.create(info) == ()
+    assert (tmp_path / "d" / "Abc_-9").is_file()
+    assert [i for i, _ in await store.stored_ids()] == ["Abc_-9"]
+    (tmp_path / "d" / ".state").mkdir()
+    (tmp_path / "d" / "not.an.id").write_bytes(b"")
+    assert [i for i, _ in await store.stored_ids()] == ["Abc_-9"]
+
+
+@pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "a/b", "a\x00b", "x" * 129])
+async def test_unsafe_ids_never_reach_a_path(tmp_path: Path, bad: str) -> None:
+    store = FileByteStore(tmp_path)
+    info = UploadInfo(id=bad, length=1)
+    for call in (store.delete(info), store.concatenate(info, [])):
+        with pytest.raises(ValueError):
+            await call
+    with pytest.raises(ValueError):
+        async for _ in store.read(info, 0, 1):
+            pass
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_open_writer_refuses_a_file_shorter_than_the_record(tmp_path: Path) -> None:
+    store = FileByteStore(tmp_path)
+    info = UploadInfo(id="u", length=10)
+    await store.create(info)
+    with pytest.raises(StoreError, match="recovery"):
+        await store.open_writer(info.replace(offset=5))
+    (tmp_path / "u").unlink()
+    with pytest.raises(StoreError, match="missing"):
+        await store.open_writer(info.replace(offset=5))
+    writer = await store.open_writer(info)  # offset 0: a lost empty file is recreated
+    await writer.write(b"ok")
+    assert await writer.commit() == 2
+
+
+async def test_read_errors(tmp_path: Path) -> None:
+    store = FileByteStore(tmp_path)
+    info = UploadInfo(id="u", length=10, offset=3)
+    with pytest.raises(UploadNotFound):
+        async for _ in store.read(info, 0, 3):
+            pass
+    await store.create(info)
+    with pytest.raises(StoreError, match="ends at 0"):
+        async for _ in store.read(info, 0, 3):
+            pass
+    with pytest.raises(ValueError):
+        async for _ in store.read(info, 2, 1):
+            pass
+
+
+async def test_read_streams_in_chunks(tmp_path: Path) -> None:
+    store = FileByteStore(tmp_path)
+    data = os.urandom(filestore.READ_CHUNK * 2 + 5)
+    info = UploadInfo(id="u", length=len(data))
+    await store.create(info)
+    writer = await store.open_writer(info)
+    await writer.write(data)
+    info = info.replace(offset=await writer.commit())
+    sizes = [len(c) async for c in store.read(info, 0, len(data))]
+    assert sizes == [filestore.READ_CHUNK, filestore.READ_CHUNK, 5]
+
+
+async def test_dropped_writer_does_not_leak_its_descriptor(tmp_path: Path) -> None:
+    store = FileByteStore(tmp_path)
+    info = UploadInfo(id="u", length=None)
+    await store.create(info)
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(20):
+        writer = await store.open_writer(info)
+        await writer.write(b"x")
+        del writer
+    assert len(os.listdir("/proc/self/fd")) <= before + 1
