@@ -1,1 +1,27 @@
-"""Package."""
+"""The upload API's design: plain Python that builds one `API` object, `api`.
+
+Generate `gen/` from it with `tusgen generate` (defaults come from pyproject.toml).
+"""
+
+from __future__ import annotations
+
+from tusgen.dsl import API
+
+from .cors import declare_cors
+from .tus import declare_tus
+
+
+def build() -> API:
+    """A fresh design; nothing is registered globally, so tests can build their own."""
+    api = API(
+        "upload",
+        title="Resumable uploads",
+        version="1.0.0",
+        doc="tus 1.0.0 resumable uploads with every extension, downloads and CORS.",
+    )
+    declare_cors(api)
+    declare_tus(api)
+    return api
+
+
+api = build()
