@@ -36,6 +36,7 @@ class Results:
     skipped: dict[str, str] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     info: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, list[str]] = field(default_factory=dict)  # target -> Tus-Extension
 
     def median(self, scenario: str, target: str, metric: str) -> float | None:
         values = [r[metric] for r in self.rounds.get(scenario, {}).get(target, []) if metric in r]
@@ -79,6 +80,25 @@ def scenario_table(res: Results, sc: Scenario) -> list[str]:
                 _ratio(mine, res.median(sc.name, "tus-node", sc.throughput)),
             ]
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def checksum_cost(res: Results) -> list[str]:
+    """What a sha256 Upload-Checksum on every PATCH adds (big-sha256 minus big)."""
+    lines = [
+        "| target | verifies checksums (Tus-Extension) | added server CPU s/GiB "
+        "| throughput change |",
+        "|---|---|---|---|",
+    ]
+    for t in res.ran("big-sha256"):
+        plain = res.median("big", t, "cpu_s_per_gib")
+        summed = res.median("big-sha256", t, "cpu_s_per_gib")
+        tp0 = res.median("big", t, "throughput_mib_s")
+        tp1 = res.median("big-sha256", t, "throughput_mib_s")
+        verifies = "yes" if "checksum" in res.extensions.get(t, []) else "no (header ignored)"
+        added = f"{summed - plain:+.2f}" if plain is not None and summed is not None else "-"
+        change = f"{(tp1 / tp0 - 1) * 100:+.0f}%" if tp0 and tp1 is not None else "-"
+        lines.append(f"| {t} | {verifies} | {added} | {change} |")
     return lines
 
 
@@ -151,6 +171,8 @@ def markdown(res: Results) -> str:
     out += ["", "## Results (medians over rounds)", ""]
     for sc in res.scenarios:
         out += [f"### {sc.name}: {sc.title}", "", *scenario_table(res, sc), ""]
+    if res.ran("big-sha256"):
+        out += ["## Cost of sha256 Upload-Checksum", "", *checksum_cost(res), ""]
     out += ["## Goals", "", *goals(res), ""]
     out += ["## Client headroom", ""]
     out += [

@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                     res.skipped[name] = f"{e} (not answering OPTIONS: skipped)"
                     print(f"SKIP {name}: {res.skipped[name]}", flush=True)
                     continue
+                res.extensions[name] = target.extensions
                 t0 = time.monotonic()
                 try:
                     metrics = sc.run(target, sizes, loadgen)

@@ -124,17 +124,28 @@ def all_targets(ours_command: str, ours_args: Sequence[str]) -> list[TargetSpec]
     return [ours_spec(ours_command, ours_args), sink_spec(), tus_node_spec()]
 
 
-def _options_ok(port: int, path: str) -> bool:
+def _options(port: int, path: str) -> list[str] | None:
+    """The Tus-Extension list when OPTIONS answers 2xx, else None."""
     try:
         with socket.create_connection((HOST, port), timeout=1.0) as s:
             s.sendall(
                 f"OPTIONS {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
                 "Tus-Resumable: 1.0.0\r\nConnection: close\r\n\r\n".encode()
             )
-            head = s.recv(64)
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 65536:
+                data = s.recv(65536)
+                if not data:
+                    break
+                head += data
     except OSError:
-        return False
-    return head.startswith(b"HTTP/1.1 2") or head.startswith(b"HTTP/1.0 2")
+        return None
+    if not (head.startswith(b"HTTP/1.1 2") or head.startswith(b"HTTP/1.0 2")):
+        return None
+    for line in head.decode("latin-1").split("\r\n"):
+        if line.lower().startswith("tus-extension:"):
+            return [e.strip() for e in line.split(":", 1)[1].split(",")]
+    return []
 
 
 class RunningTarget:
@@ -155,13 +166,14 @@ class RunningTarget:
         )  # fmt: skip
         self.pid = self.proc.pid
         deadline = time.monotonic() + ready_timeout
-        while not _options_ok(self.port, spec.create_path):
+        while (extensions := _options(self.port, spec.create_path)) is None:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 why = "exited" if self.proc.poll() is not None else "did not answer OPTIONS"
                 tail = self.log_tail()
                 self.stop()
                 raise TargetUnavailable(f"{spec.label} {why} on port {self.port}: {tail}")
             time.sleep(0.05)
+        self.extensions = extensions
 
     def log_tail(self, lines: int = 5) -> str:
         self._log.flush()
