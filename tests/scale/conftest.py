@@ -1,0 +1,10 @@
+"""Scale-out store tests: async on asyncio; each service fixture skips (or fails in CI)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
