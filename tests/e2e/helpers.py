@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -60,3 +61,26 @@ def download(url: str, byte_range: tuple[int, int] | None = None) -> bytes:
 def server_failure(server: UploadServer, what: str) -> str:
     """A message with the server's log tail, for assertion failures."""
     return f"{what}\n--- server log ({server.port}) ---\n{server.log()[-4000:]}"
+
+
+def create_upload(endpoint: str, length: int, **headers: str) -> str:
+    """POST a new upload of `length` bytes; returns its absolute URL."""
+    response = httpx.post(
+        endpoint, headers={**TUS, "Upload-Length": str(length), **headers}, timeout=10.0
+    )
+    assert response.status_code == 201, (response.status_code, response.text)
+    return str(response.headers["Location"])
+
+
+def patch(
+    client: httpx.Client, url: str, offset: int, body: bytes | Iterator[bytes], length: int
+) -> httpx.Response:
+    """PATCH `length` bytes at `offset`; `body` may be a generator (sent as it yields,
+    with a Content-Length, not chunked)."""
+    headers = {
+        **TUS,
+        "Upload-Offset": str(offset),
+        "Content-Type": "application/offset+octet-stream",
+        "Content-Length": str(length),
+    }
+    return client.patch(url, content=body, headers=headers)
