@@ -1,6 +1,6 @@
 """The one command: start each target per scenario and round, measure, report.
 
-    .venv/bin/python -m bench --rounds 3        # full run (about 10 minutes)
+    .venv/bin/python -m bench --rounds 3        # full run (~3-5 minutes)
     .venv/bin/python -m bench --smoke           # tiny sizes, proves it runs (under a minute)
 
 Each (round, scenario, target) starts a fresh server (so VmHWM is that scenario's peak),
