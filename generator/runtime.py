@@ -331,7 +331,7 @@ async def client_error(
     except ValueError:
         pass
     chosen = next((c for c in candidates if c.code == code), None)
-    if chosen is None and candidates and (code is None or len(candidates) == 1):
+    if chosen is None and candidates and not body:  # HEAD: no body, the status decides
         chosen = candidates[0]
     if chosen is None:
         return UnexpectedResponse(response.status_code, response.headers, body)

@@ -433,7 +433,8 @@ def service_view(api: ir.Api, s: ir.Service) -> ServiceView:
         service_imports.append("")
         service_imports.append("from tusgen.runtime import BodyStream")
     errors_imports = ["from collections.abc import Mapping", ""]
-    errors_imports.append("from tusgen import runtime as rt")
+    if any(e.headers for e in s.errors):
+        errors_imports.append("from tusgen import runtime as rt")
     errors_imports.append("from tusgen.runtime import ServiceError")
     server_imports = ["import logging"]
     if server_consts.lines and any("re.compile" in c for c in server_consts.lines):
@@ -487,7 +488,10 @@ def service_view(api: ir.Api, s: ir.Service) -> ServiceView:
             client_imports.index("from tusgen import runtime as rt") + 1,
             "from tusgen.runtime import ServiceError",
         )
-    body_objects = sorted({m.body_object for m in s.methods if m.body_object})
+    body_objects = sorted(
+        {m.body_object for m in s.methods if m.body_object}
+        | {r.body_object for m in s.methods for r in m.results if r.body_object}
+    )
     return ServiceView(
         name=s.name,
         name_lit=lit(s.name),
