@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from .attributes import Attribute
 from .location import Loc, caller
@@ -87,7 +87,7 @@ class CorsDecl:
 class _Block:
     """A declaration usable as `with ... as x:` for Goa-like nesting (or without `with`)."""
 
-    def __enter__(self: Any) -> Any:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
