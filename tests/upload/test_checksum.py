@@ -140,7 +140,7 @@ def test_unknown_algorithm_is_400(http: httpx.Client, header: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "header", ["sha1", "sha1 ", "sha1 not*base64!", "sha1 a b", " AAAA", "sha1 AAA"]
+    "header", ["sha1", "AAAA", "sha1 not*base64!", "sha1 a b", "sha1 AAA", "sha1\tAAAA"]
 )
 def test_malformed_checksum_header_is_400(http: httpx.Client, header: str) -> None:
     url = create(http, 5)

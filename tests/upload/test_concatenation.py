@@ -116,7 +116,7 @@ def test_final_naming_a_terminated_partial_is_400(http: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["final;", "final; ", "final;http://127.0.0.1/files/../etc", "partial;x", "whole"]
+    "value", ["final;", "final;,", "final;http://127.0.0.1/files/../etc", "partial;x", "whole"]
 )
 def test_malformed_upload_concat_is_400(http: httpx.Client, value: str) -> None:
     r = http.post("", headers={**TUS, "Upload-Concat": value})

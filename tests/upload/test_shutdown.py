@@ -42,8 +42,10 @@ def wait_exit(server: UploadServer, timeout: float) -> tuple[int | None, float]:
 
 
 def test_sigterm_with_a_stalled_patch_exits_0_and_keeps_the_bytes(tmp_path: Path) -> None:
+    """All three properties are checked before failing, so one run shows every problem."""
     data = os.urandom(MIB)
     sent = 256 * KIB
+    problems: list[str] = []
     server = start(tmp_path / "data")
     try:
         with httpx.Client(base_url=server.url, timeout=10.0) as client:
@@ -61,8 +63,18 @@ def test_sigterm_with_a_stalled_patch_exits_0_and_keeps_the_bytes(tmp_path: Path
             assert server.proc is not None
             server.proc.send_signal(signal.SIGTERM)
             code, elapsed = wait_exit(server, 12.0)
-        assert code == 0, (code, elapsed, server.log()[-2000:])
-        assert elapsed < 12.0
+            sock.settimeout(0.5)
+            try:
+                answer = sock.recv(64)
+            except OSError:
+                answer = b""
+        if elapsed >= 5.0:
+            problems.append(
+                f"shutdown took {elapsed:.1f}s: the stalled PATCH was not stopped "
+                f"(answer on its socket: {answer!r})"
+            )
+        if code != 0:
+            problems.append(f"exit code {code}, expected 0")
     finally:
         server.stop()
 
@@ -72,13 +84,16 @@ def test_sigterm_with_a_stalled_patch_exits_0_and_keeps_the_bytes(tmp_path: Path
             url = again.url + upload_id
             head = client.head(url, headers=TUS)
             assert head.status_code == 200, head.status_code
-            assert head.headers["Upload-Offset"] == str(sent)
-            assert client.get(url).content == data[:sent]
-            r = patch(client, url, sent, data[sent:])
+            kept = int(head.headers["Upload-Offset"])
+            if kept != sent:
+                problems.append(f"after restart the offset is {kept}, expected {sent}")
+            assert client.get(url).content == data[:kept]
+            r = patch(client, url, kept, data[kept:])
             assert r.status_code == 204, r.text
             assert client.get(url).content == data
     finally:
-        assert again.stop() == 0
+        again.stop()
+    assert not problems, problems
 
 
 def test_sigterm_when_idle_exits_0_quickly(tmp_path: Path) -> None:
