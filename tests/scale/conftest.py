@@ -8,3 +8,6 @@ import pytest
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+from .seaweed import seaweed  # noqa: E402, F401  (session fixture: one SeaweedFS per run)
