@@ -86,6 +86,11 @@ class ProcessLocker:
         if slot.users == 0 and self._slots.get(upload_id) is slot:
             del self._slots[upload_id]
 
+    async def busy(self, upload_id: str) -> bool:
+        """Held (or awaited) by a task of this process."""
+        slot = self._slots.get(upload_id)
+        return slot is not None and slot.lock.locked()
+
     def held(self) -> int:
         """How many ids have a holder or waiters (tests check nothing leaks)."""
         return len(self._slots)
@@ -165,6 +170,12 @@ class FileLocker:
                     release_path.unlink()
                 raise LockTimeout(f"lock on {upload_id} not released in time (other process)")
             await asyncio.sleep(min(self.poll_interval, remaining))
+
+    async def busy(self, upload_id: str) -> bool:
+        """Held here, or a lock file exists (holders unlink it on release): one stat."""
+        if await self._local.busy(upload_id):
+            return True
+        return self._paths(upload_id)[0].exists()
 
     async def close(self) -> None:
         """Let go of every lock still held (shutdown)."""

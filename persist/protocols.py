@@ -147,6 +147,17 @@ class HeldLock(Protocol):
     async def release(self) -> None: ...
 
 
+@runtime_checkable
+class LockProbe(Protocol):
+    """Capability: tell cheaply whether an upload's lock is held right now.
+
+    Lets HEAD ask a running PATCH to let go (so it reports the offset the next PATCH
+    will see) without taking a lock when nobody holds one, which is almost always.
+    """
+
+    async def busy(self, upload_id: str) -> bool: ...
+
+
 class Locker(Protocol):
     """One writer per upload, across tasks and processes sharing the store.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -15,15 +16,18 @@ from types import FrameType
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
 from tuskit.gen.http.cors import cors_middleware
 from tuskit.gen.http.tus.server import make_router
-
 from tuskit.persist.recovery import recover
 from tuskit.persist.sweeper import Sweeper
 
 from .config import Settings
 from .inflight import Inflight
-from .service import TusService
+from .service import TUS_VERSION, TusService
 from .stores import open_stores
 
 log = logging.getLogger("tuskit.upload")
@@ -59,7 +63,23 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         middleware=[cors_middleware(list(settings.cors_origins))],
     )
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     return app
+
+
+_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Routing errors (no such path or method) in the service's own JSON shape."""
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+    code = _CODES.get(status, "http_error")
+    message = "no upload at this URL" if status == 404 else str(getattr(exc, "detail", ""))
+    body = json.dumps({"code": code, "message": message}).encode()
+    headers = {"Tus-Resumable": TUS_VERSION}
+    if isinstance(exc, StarletteHTTPException) and exc.headers:
+        headers.update(exc.headers)
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
 def app_from_env() -> FastAPI:
@@ -97,6 +117,6 @@ def _drain_on_signal(inflight: Inflight) -> Callable[[], None]:
     def restore() -> None:
         for sig, old in previous.items():
             with contextlib.suppress(ValueError, TypeError):
-                signal.signal(sig, old)  # type: ignore[arg-type]
+                signal.signal(sig, old)
 
     return restore

@@ -12,6 +12,7 @@ import enum
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+from tusgen.runtime import ServiceError
 from tuskit.persist.protocols import ChunkWriter
 
 from .checksum import Expected, StreamDigests
@@ -67,8 +68,8 @@ async def _pump(
             chunk = await iterator.__anext__()
         except StopAsyncIteration:
             return Ending.COMPLETE
-        except asyncio.CancelledError:
-            raise
+        except (asyncio.CancelledError, ServiceError):
+            raise  # stop request, or an invalid trailer (the design's 400)
         except Exception:
             return Ending.INTERRUPTED
         if not chunk:
@@ -115,6 +116,9 @@ async def append_body(
     interrupt.attach(task)
     try:
         ending = await task
+    except ServiceError:
+        await writer.discard()
+        raise
     except asyncio.CancelledError:
         if not interrupt.fired:
             # Our own request was cancelled (forced shutdown): settle, then re-raise.

@@ -27,8 +27,8 @@ def parse_size(text: str) -> int:
     if match is None:
         raise ValueError(f"not a size: {text!r} (use e.g. 1048576, 512MiB, 10GiB)")
     unit = (match.group(2) or "").lower()[:1]
-    power = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}[unit]
-    return int(match.group(1)) * 1024**power
+    power: int = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}[unit]
+    return int(match.group(1)) * (1 << (10 * power))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -142,6 +144,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         file=sys.stderr,
         flush=True,
     )
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully;
+    # this handler turns that into a clean exit status 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     uvicorn.run(
         "tuskit.upload.app:app_from_env",
         factory=True,
@@ -155,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         timeout_graceful_shutdown=int(settings.shutdown_timeout) or 1,
         log_level="info",
     )
+
+
+def _exit_cleanly(sig: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 
+from tusgen.runtime import BodyStream
 from tuskit.gen.tus import errors
 from tuskit.gen.tus.service import (
     CreatePayload,
@@ -30,11 +31,9 @@ from tuskit.gen.tus.service import (
     PatchPayload,
     PatchResult,
 )
-
-from tusgen.runtime import BodyStream
 from tuskit.persist.composer import StoreComposer
 from tuskit.persist.model import UploadInfo, UploadState
-from tuskit.persist.protocols import HeldLock, LockTimeout
+from tuskit.persist.protocols import HeldLock, LockProbe, LockTimeout
 
 from . import download
 from .appender import Appended, Ending, Interrupt, MissingTrailer, append_body
@@ -71,7 +70,7 @@ class TusService:
     ) -> None:
         self.stores = stores
         self.settings = settings
-        self.inflight = inflight or Inflight()
+        self.inflight = inflight if inflight is not None else Inflight()
         self.clock = clock
         self.concat = Concatenation(stores, settings)
         self._extensions = ",".join(stores.extensions())
@@ -153,7 +152,7 @@ class TusService:
             return None, lambda: None
 
         def from_trailer() -> Expected | None:
-            value = body.trailers.get("upload-checksum")
+            value = body.trailers.get("upload_checksum")
             return parse_checksum(value) if value is not None else None
 
         return StreamDigests(list(ALGORITHMS)), from_trailer
@@ -330,8 +329,23 @@ class TusService:
 
     # -- core: HEAD / PATCH ----------------------------------------------------------
 
+    async def _settle(self, upload_id: str) -> bool:
+        """If a PATCH holds the upload, ask it to let go, so HEAD reports the offset the
+        next PATCH will see. Costs one probe when nobody holds the lock."""
+        locker = self.stores.locker
+        if isinstance(locker, LockProbe) and not await locker.busy(upload_id):
+            return False
+        try:
+            lock = await self._lock(upload_id, Interrupt())
+        except errors.Locked:
+            return False  # report the committed state; a stale offset costs the client a 409
+        await lock.release()
+        return True
+
     async def head(self, payload: HeadPayload) -> HeadResult:
         info = await self._load(payload.id)
+        if await self._settle(info.id):
+            info = await self._load(info.id)
         final_done = not info.is_final or info.is_complete
         return HeadResult(
             upload_offset=info.offset if final_done else None,
@@ -436,8 +450,7 @@ class TusService:
         reader = self.stores.reader
         if reader is None:
             raise errors.NotFound("this store cannot serve downloads")
-        checks = download.Validators
-        v: checks = download.validators(info)
+        v = download.validators(info)
         conditions = download.Conditions(
             range=payload.range,
             if_range=payload.if_range,

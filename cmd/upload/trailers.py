@@ -8,6 +8,8 @@ before the body's last message, where `tusgen.runtime.BodyStream` reads them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 TRAILERS_KEY = "http.request.trailers"
@@ -28,5 +30,6 @@ class TrailerHttpToolsProtocol(HttpToolsProtocol):
         if not self._headers_done:
             super().on_header(name, value)
             return
-        extensions = self.scope.setdefault("extensions", {})  # type: ignore[typeddict-item]
-        extensions.setdefault(TRAILERS_KEY, []).append((name.lower(), value))
+        extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
+        trailers: list[tuple[bytes, bytes]] = extensions.setdefault(TRAILERS_KEY, [])
+        trailers.append((name.lower(), value))
