@@ -84,6 +84,21 @@ class PostgresLocker:
         self._held[upload_id] = held
         return held
 
+    async def busy(self, upload_id: str) -> bool:
+        """Held by any session of this database (one pg_locks lookup); optional LockProbe."""
+        if upload_id in self._held:
+            return True
+        key = self.lock_key(upload_id) & 0xFFFF_FFFF_FFFF_FFFF
+        return bool(
+            await self.pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1)",
+                key >> 32,
+                key & 0xFFFF_FFFF,
+            )
+        )
+
     async def _take(self, upload_id: str, deadline: float) -> Any:
         key = self.lock_key(upload_id)
         try:

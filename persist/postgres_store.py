@@ -18,12 +18,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from .model import UploadInfo, UploadState
 from .protocols import UploadExists, UploadNotFound
+
+if TYPE_CHECKING:
+    from .postgres_lock import PostgresLocker
 
 SCHEMA_VERSION = 1
 _PAGE = 500
@@ -228,3 +231,19 @@ async def migrate(pool: asyncpg.Pool, schema: str = "public") -> int:
         else:
             await conn.execute(f"UPDATE {s}.tus_schema_version SET version = $1", SCHEMA_VERSION)
         return version
+
+
+async def open_postgres(
+    dsn: str, schema: str = "public", *, max_locks: int = 20
+) -> tuple[PostgresMetadataStore, PostgresLocker]:
+    """Metadata store (its own pool, schema migrated) and a locker with a separate pool
+    of `max_locks` connections (each held lock keeps one; one more LISTENs)."""
+    from .postgres_lock import PostgresLocker
+
+    store = await PostgresMetadataStore.open(dsn, schema)
+    try:
+        locker = await PostgresLocker.open(dsn, max_size=max_locks + 1, namespace=schema)
+    except BaseException:
+        await store.close()
+        raise
+    return store, locker

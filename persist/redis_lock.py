@@ -100,6 +100,10 @@ class RedisLocker:
         self._held[upload_id] = held
         return held
 
+    async def busy(self, upload_id: str) -> bool:
+        """Held by any instance right now (one EXISTS); the optional LockProbe capability."""
+        return upload_id in self._held or bool(await self.client.exists(self.lock_key(upload_id)))
+
     async def _take(self, upload_id: str, deadline: float) -> str:
         key, token = self.lock_key(upload_id), secrets.token_hex(16)
         lease_ms = max(1, int(self.lease * 1000))

@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import redis.asyncio as aioredis
 
 from .model import UploadInfo, UploadState
 from .protocols import UploadExists, UploadNotFound
+
+if TYPE_CHECKING:
+    from .redis_lock import RedisLocker
 
 _PAGE = 500
 
@@ -242,3 +245,14 @@ class RedisMetadataStore:
             pipe.hgetall(self._key(upload_id))
         rows: list[Any] = await pipe.execute()
         return [_info(i, h) for i, h in zip(ids, rows, strict=True) if h]
+
+
+def open_redis(
+    url: str, prefix: str = "tus:", *, lease: float = 10.0
+) -> tuple[RedisMetadataStore, RedisLocker]:
+    """Metadata store and locker sharing one client (closed by the store, which
+    `StoreComposer.close` closes after the locker)."""
+    from .redis_lock import RedisLocker
+
+    client = aioredis.Redis.from_url(url, decode_responses=True)
+    return RedisMetadataStore(client, prefix), RedisLocker(client, prefix, lease=lease)

@@ -161,3 +161,18 @@ class TestPostgresLocker(LockerContract):
         await h2.release()
         await a.close()
         await b.close()
+
+
+async def test_busy_sees_holders_of_other_instances(pg_schema: str) -> None:
+    a, b = await _locker(pg_schema), await _locker(pg_schema)
+    candidates = [new_id("busy") for _ in range(64)]
+    negative = next(u for u in candidates if a.lock_key(u) < 0)
+    positive = next(u for u in candidates if a.lock_key(u) >= 0)
+    for uid in (negative, positive):  # pg_locks splits the bigint into two oids
+        assert not await b.busy(uid)
+        held = await a.acquire(uid, timeout=1, on_release_request=lambda: None)
+        assert await b.busy(uid) and await a.busy(uid)
+        await held.release()
+        assert not await b.busy(uid)
+    await a.close()
+    await b.close()

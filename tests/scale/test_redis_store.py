@@ -165,3 +165,17 @@ class TestRedisLocker(LockerContract):
         for lk in (a, b):
             await lk.close()
             await lk.client.aclose()
+
+
+async def test_busy_sees_holders_of_other_instances(redis_prefix: str) -> None:
+    a = RedisLocker(_client(), redis_prefix, poll_interval=0.02)
+    b = RedisLocker(_client(), redis_prefix, poll_interval=0.02)
+    uid = new_id("busy")
+    assert not await b.busy(uid)
+    held = await a.acquire(uid, timeout=1, on_release_request=lambda: None)
+    assert await b.busy(uid) and await a.busy(uid)
+    await held.release()
+    assert not await b.busy(uid)
+    for lk in (a, b):
+        await lk.close()
+        await lk.client.aclose()
