@@ -241,4 +241,10 @@ def declare_tus(api: API) -> Service:
                 headers=[CONTENT_RANGE.required()],
                 doc="The range lies outside the stored bytes; `Content-Range: bytes */size`.",
             )
+            m.error(
+                "Incomplete",
+                409,
+                headers=[UPLOAD_OFFSET],
+                doc="The store serves an upload only once it is complete (object storage).",
+            )
     return svc

@@ -50,6 +50,9 @@ class StoreComposer:
     async def close(self) -> None:
         await self.locker.close()
         await self.metadata.close()
+        close_bytes = getattr(self.byte_store, "close", None)  # e.g. S3's client
+        if close_bytes is not None:
+            await close_bytes()
 
 
 def _core(c: StoreComposer) -> bool:

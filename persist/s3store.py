@@ -216,6 +216,9 @@ class S3ChunkWriter:
 class S3ByteStore:
     """ByteStore + ContentReader + Terminator + Concatenator on S3; build with `open_s3`."""
 
+    # Object storage cannot read multipart parts before completion (see module doc).
+    serves_unfinished = False
+
     def __init__(self, client: Any, config: S3Config) -> None:
         self.client = client
         self.config = config

@@ -28,7 +28,7 @@ from tuskit.persist.sweeper import Sweeper
 from .config import Settings
 from .inflight import Inflight
 from .service import TUS_VERSION, TusService
-from .stores import open_stores
+from .stores import open_stores, runs_local_recovery
 
 log = logging.getLogger("tuskit.upload")
 
@@ -41,7 +41,8 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stores = await open_stores(settings)
-        await recover(stores)
+        if runs_local_recovery(settings):
+            await recover(stores)
         service = TusService(stores, settings, inflight=inflight)
         app.include_router(make_router(service, base_path=settings.router_base))
         sweeper = Sweeper(stores, interval=settings.sweep_interval)

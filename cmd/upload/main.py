@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         "s3_secret_key",
     ):
         p.add_argument("--" + name.replace("_", "-"), default=_env(name, str(getattr(d, name))))
+    p.add_argument(
+        "--s3-path-style",
+        action=argparse.BooleanOptionalAction,
+        default=_env("s3_path_style", "1") in ("1", "true"),
+        help="path-style S3 addressing (SeaweedFS, MinIO); --no-s3-path-style for AWS",
+    )
     p.add_argument("--s3-part-size", default=_env("s3_part_size", str(d.s3_part_size)))
     return p
 
@@ -125,6 +131,7 @@ def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
             s3_prefix=a.s3_prefix,
             s3_access_key=a.s3_access_key,
             s3_secret_key=a.s3_secret_key,
+            s3_path_style=a.s3_path_style,
             s3_part_size=parse_size(a.s3_part_size),
         )
     except ValueError as exc:

@@ -450,6 +450,10 @@ class TusService:
         reader = self.stores.reader
         if reader is None:
             raise errors.NotFound("this store cannot serve downloads")
+        if not info.is_complete and not getattr(reader, "serves_unfinished", True):
+            raise errors.Incomplete(
+                "this store serves an upload once it is complete", upload_offset=info.offset
+            )
         v = download.validators(info)
         conditions = download.Conditions(
             range=payload.range,

@@ -1,17 +1,78 @@
-"""Build the StoreComposer the settings ask for: the embedded default, or scale-out stores."""
+"""Build the StoreComposer the settings ask for: the embedded default, or scale-out stores.
+
+`--store` picks where bytes go (file, s3); `--state` picks where upload state and locks
+go (sqlite (default, under the data dir), sqlite:///path, redis://..., postgresql://...).
+"""
 
 from __future__ import annotations
 
-from tuskit.persist import open_local
+from pathlib import Path
+
+from tuskit.persist import (
+    STATE_FILE,
+    FileByteStore,
+    FileLocker,
+    FsyncPolicy,
+    SqliteMetadataStore,
+)
 from tuskit.persist.composer import StoreComposer
+from tuskit.persist.protocols import ByteStore, Locker, MetadataStore
 
 from .config import Settings
 
 
 async def open_stores(settings: Settings) -> StoreComposer:
-    """`--store file` with SQLite state under the data dir is the default: no service."""
-    if settings.store == "file" and settings.state in ("", "sqlite"):
-        return open_local(settings.data_dir, fsync=settings.fsync)
+    """Files + SQLite + flock under `--data-dir` by default: no external service."""
+    byte_store = await _open_bytes(settings)
+    metadata, locker = await _open_state(settings)
+    return StoreComposer(byte_store, metadata, locker)
+
+
+def runs_local_recovery(settings: Settings) -> bool:
+    """Start-up recovery walks every upload: right for one data dir, not for a cluster
+    (there every writer reconciles the upload it opens)."""
+    return settings.store == "file"
+
+
+async def _open_bytes(settings: Settings) -> ByteStore:
+    if settings.store == "file":
+        return FileByteStore(settings.data_dir, FsyncPolicy.parse(settings.fsync))
+    if settings.store == "s3":
+        from tuskit.persist.s3store import S3Config, open_s3
+
+        if not settings.s3_bucket:
+            raise ValueError("--store s3 needs --s3-bucket")
+        return await open_s3(
+            S3Config(
+                bucket=settings.s3_bucket,
+                endpoint_url=settings.s3_endpoint or None,
+                region=settings.s3_region,
+                prefix=settings.s3_prefix,
+                access_key=settings.s3_access_key or None,
+                secret_key=settings.s3_secret_key or None,
+                path_style=settings.s3_path_style,
+                part_size=settings.s3_part_size,
+                max_size=settings.max_size or None,
+            )
+        )
+    raise ValueError(f"unknown --store {settings.store!r}: use file or s3")
+
+
+async def _open_state(settings: Settings) -> tuple[MetadataStore, Locker]:
+    state = settings.state
+    if state in ("", "sqlite"):
+        return SqliteMetadataStore(settings.data_dir / STATE_FILE), FileLocker(settings.data_dir)
+    if state.startswith("sqlite:///"):
+        path = Path(state[len("sqlite:///") :])
+        return SqliteMetadataStore(path), FileLocker(settings.data_dir)
+    if state.startswith(("redis://", "rediss://", "unix://")):
+        from tuskit.persist.redis_store import open_redis
+
+        return open_redis(state, prefix="tus:")
+    if state.startswith(("postgresql://", "postgres://")):
+        from tuskit.persist.postgres_store import open_postgres
+
+        return await open_postgres(state)
     raise ValueError(
-        f"unsupported store/state combination: --store {settings.store} --state {settings.state}"
+        f"unknown --state {state!r}: use sqlite, sqlite:///path, redis://..., postgresql://..."
     )

@@ -281,3 +281,24 @@ class RangeNotSatisfiable(ServiceError):
     @classmethod
     def from_response(cls, message: str, headers: Mapping[str, str]) -> RangeNotSatisfiable:
         return cls(message, content_range=rt.required_str(headers, "content-range"))
+
+
+class Incomplete(ServiceError):
+    """The store serves an upload only once it is complete (object storage)."""
+
+    status = 409
+    code = "incomplete"
+
+    def __init__(self, message: str, *, upload_offset: int | None = None) -> None:
+        super().__init__(message)
+        self.upload_offset = upload_offset
+
+    def header_items(self) -> list[tuple[str, str]]:
+        _items: list[tuple[str, str]] = []
+        if self.upload_offset is not None:
+            _items.append(("Upload-Offset", str(self.upload_offset)))
+        return _items
+
+    @classmethod
+    def from_response(cls, message: str, headers: Mapping[str, str]) -> Incomplete:
+        return cls(message, upload_offset=rt.optional_int(headers, "upload-offset"))

@@ -20,6 +20,7 @@ from ...tus.errors import (
     ChecksumMismatch,
     FinalUpload,
     Gone,
+    Incomplete,
     Internal,
     Locked,
     NotFound,
@@ -113,6 +114,7 @@ _DELETE_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
 _GET_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     400: (BadRequest,),
     404: (NotFound,),
+    409: (Incomplete,),
     410: (Gone,),
     412: (
         UnsupportedVersion,
