@@ -23,6 +23,9 @@ METRICS: dict[str, tuple[str, str]] = {
     "rss_first_mib": ("RSS first MiB", "{:.1f}"),
     "rss_last_mib": ("RSS last MiB", "{:.1f}"),
     "rss_growth": ("RSS growth", "{:.2f}x"),
+    "boto3_cpu_s_per_gib": ("boto3 process CPU s/GiB", "{:.2f}"),
+    "weed_cpu_s_per_gib": ("SeaweedFS CPU s/GiB", "{:.2f}"),
+    "ratio_vs_boto3": ("vs boto3 (median of per-round ratios)", "{:.2f}x"),
 }
 
 
@@ -50,7 +53,7 @@ class Results:
         for runs in self.rounds.get(scenario, {}).values():
             for r in runs:
                 keys += [k for k in r if k not in keys]
-        return keys
+        return sorted(keys, key=lambda k: k.startswith("ratio_"))  # ratios last, else as found
 
 
 def _fmt(metric: str, value: float | None) -> str:
@@ -66,7 +69,8 @@ def _ratio(a: float | None, b: float | None) -> str:
 def scenario_table(res: Results, sc: Scenario) -> list[str]:
     keys = res.metric_keys(sc.name)
     heads = [METRICS.get(k, (k, ""))[0] for k in keys]
-    ratio_heads = [] if sc.throughput is None else ["vs sink", "vs @tus/server"]
+    ratios = sc.ratios if sc.throughput is not None else ()
+    ratio_heads = [head for _, head in ratios]
     lines = [
         "| target | " + " | ".join(heads + ratio_heads) + " |",
         "|---" * (1 + len(heads) + len(ratio_heads)) + "|",
@@ -75,10 +79,7 @@ def scenario_table(res: Results, sc: Scenario) -> list[str]:
         cells = [_fmt(k, res.median(sc.name, t, k)) for k in keys]
         if sc.throughput is not None:
             mine = res.median(sc.name, t, sc.throughput)
-            cells += [
-                _ratio(mine, res.median(sc.name, "sink", sc.throughput)),
-                _ratio(mine, res.median(sc.name, "tus-node", sc.throughput)),
-            ]
+            cells += [_ratio(mine, res.median(sc.name, b, sc.throughput)) for b, _ in ratios]
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
     return lines
 
@@ -119,6 +120,7 @@ def goals(res: Results) -> list[str]:
     big = ("throughput_mib_s", "cpu_s_per_gib")
     peak = m("big", "ours", "peak_rss_mib")
     growth = m("memory", "ours", "rss_growth")
+    s3 = m("s3", "ours-s3", "ratio_vs_boto3")
     rows = [
         ("big: throughput >= 0.95x sink", ratio_ok(
             m("big", "ours", big[0]), m("big", "sink", big[0]), 0.95, True)),
@@ -130,6 +132,8 @@ def goals(res: Results) -> list[str]:
         ("HEAD: requests/s >= 3x @tus/server", ratio_ok(
             m("head", "ours", "requests_s"), m("head", "tus-node", "requests_s"), 3.0, True)),
         ("memory: RSS growth <= 1.20x", None if growth is None else growth <= 1.20),
+        ("s3: throughput >= 0.8x boto3 multipart (same SeaweedFS)",
+         None if s3 is None else s3 >= 0.8),
     ]  # fmt: skip
     return ["| goal (ours) | result |", "|---|---|"] + [
         f"| {name} | {check(ok)} |" for name, ok in rows
@@ -197,12 +201,16 @@ def chart(res: Results, path: Path) -> None:
     if not charted:
         return
     fig, axes = plt.subplots(2, len(charted), figsize=(3.6 * len(charted), 6.5), squeeze=False)
-    colors = {"ours": "tab:blue", "sink": "tab:gray", "tus-node": "tab:green"}
+    colors = {
+        "ours": "tab:blue", "sink": "tab:gray", "tus-node": "tab:green",
+        "ours-s3": "tab:cyan", "boto3": "tab:purple",
+    }  # fmt: skip
     for col, sc in enumerate(charted):
-        targets = res.ran(sc.name)
         for row, key in enumerate((sc.throughput, sc.cpu_per_op)):
             assert key is not None
             ax = axes[row][col]
+            # a row without the metric (boto3 has no server CPU) is left out, not drawn as 0
+            targets = [t for t in res.ran(sc.name) if res.median(sc.name, t, key) is not None]
             values = [res.median(sc.name, t, key) or 0.0 for t in targets]
             ax.bar(targets, values, color=[colors.get(t, "tab:orange") for t in targets])
             ax.set_title(f"{sc.name}: {METRICS.get(key, (key, ''))[0]}", fontsize=9)

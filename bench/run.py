@@ -22,8 +22,16 @@ from pathlib import Path
 
 from bench import report
 from bench.client import build_loadgen
-from bench.scenarios import SMOKE, ScenarioError, Sizes, build_scenarios
-from bench.targets import NODE_CACHE, REPO, RunningTarget, TargetUnavailable, all_targets
+from bench.s3 import S3Bench
+from bench.scenarios import SMOKE, Scenario, ScenarioError, Sizes, build_scenarios
+from bench.targets import (
+    NODE_CACHE,
+    REPO,
+    RunningTarget,
+    TargetSpec,
+    TargetUnavailable,
+    all_targets,
+)
 
 DEFAULT_OUT = REPO / "bench" / "results"
 
@@ -57,6 +65,82 @@ def _node_info() -> str:
     pkg = NODE_CACHE / "node_modules" / "@tus" / "server" / "package.json"
     tus = json.loads(pkg.read_text())["version"] if pkg.exists() else "not installed"
     return f"node {node.stdout.strip()}, @tus/server {tus}"
+
+
+def _start_s3(
+    args: argparse.Namespace,
+    scenarios: list[Scenario],
+    names: list[str],
+    res: report.Results,
+    scratch: Path,
+    sizes: Sizes,
+) -> S3Bench | None:
+    """SeaweedFS for the s3 scenario (once per run), or None with the reason in the report."""
+    if not any(sc.own_runner for sc in scenarios):
+        return None
+    s3 = S3Bench(args.ours_cmd, shlex.split(args.ours_args), scratch, sizes)
+    if "ours" not in names:
+        why = "the s3 scenario compares our server (target ours, not selected) with boto3"
+    elif "ours" in res.skipped:
+        why = f"our server is unavailable: {res.skipped['ours']}"
+    else:
+        try:
+            s3.start()
+        except TargetUnavailable as e:
+            why = str(e)
+        else:
+            res.labels.update(S3Bench.labels)
+            res.info["s3"] = s3.info()
+            return s3
+    res.skipped["ours-s3"] = why
+    print(f"SKIP s3: {why}", flush=True)
+    return None
+
+
+def _rounds(
+    res: report.Results, rounds: int, scenarios: list[Scenario], names: list[str],
+    specs: dict[str, TargetSpec], scratch: Path, sizes: Sizes, loadgen: Path | None,
+    s3: S3Bench | None,
+) -> None:  # fmt: skip
+    for rnd in range(rounds):
+        order = names if rnd % 2 == 0 else names[::-1]
+        for sc in scenarios:
+            if sc.own_runner:
+                if s3 is not None:
+                    try:
+                        got = s3.run_round(rnd, sc)
+                    except Exception as e:  # boto3/botocore errors included: report, go on
+                        msg = f"round {rnd + 1} {sc.name}: {type(e).__name__}: {e}"
+                        res.failures.append(msg)
+                        print("FAIL " + msg, flush=True)
+                    else:
+                        for name, metrics in got.items():
+                            res.rounds.setdefault(sc.name, {}).setdefault(name, []).append(metrics)
+                continue
+            for name in order:
+                if name in res.skipped:
+                    continue
+                try:
+                    target = RunningTarget(specs[name], scratch)
+                except TargetUnavailable as e:
+                    res.skipped[name] = f"{e} (not answering OPTIONS: skipped)"
+                    print(f"SKIP {name}: {res.skipped[name]}", flush=True)
+                    continue
+                res.extensions[name] = target.extensions
+                t0 = time.monotonic()
+                try:
+                    metrics = sc.run(target, sizes, loadgen)
+                except (ScenarioError, OSError, subprocess.SubprocessError, ValueError) as e:
+                    msg = f"round {rnd + 1} {sc.name} {name}: {type(e).__name__}: {e}"
+                    res.failures.append(msg + f" [server log: {target.log_tail()}]")
+                    print("FAIL " + msg, flush=True)
+                    continue
+                finally:
+                    target.stop()
+                res.rounds.setdefault(sc.name, {}).setdefault(name, []).append(metrics)
+                shown = ", ".join(f"{k}={report._fmt(k, v)}" for k, v in metrics.items())
+                print(f"round {rnd + 1} {sc.name:<10} {name:<8} {time.monotonic() - t0:5.1f}s "
+                      f"{shown}", flush=True)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,33 +186,12 @@ def main(argv: list[str] | None = None) -> int:
 
     scratch = args.out / "tmp"
     started = time.monotonic()
-    for rnd in range(rounds):
-        order = names if rnd % 2 == 0 else names[::-1]
-        for sc in scenarios:
-            for name in order:
-                if name in res.skipped:
-                    continue
-                try:
-                    target = RunningTarget(specs[name], scratch)
-                except TargetUnavailable as e:
-                    res.skipped[name] = f"{e} (not answering OPTIONS: skipped)"
-                    print(f"SKIP {name}: {res.skipped[name]}", flush=True)
-                    continue
-                res.extensions[name] = target.extensions
-                t0 = time.monotonic()
-                try:
-                    metrics = sc.run(target, sizes, loadgen)
-                except (ScenarioError, OSError, subprocess.SubprocessError, ValueError) as e:
-                    msg = f"round {rnd + 1} {sc.name} {name}: {type(e).__name__}: {e}"
-                    res.failures.append(msg + f" [server log: {target.log_tail()}]")
-                    print("FAIL " + msg, flush=True)
-                    continue
-                finally:
-                    target.stop()
-                res.rounds.setdefault(sc.name, {}).setdefault(name, []).append(metrics)
-                shown = ", ".join(f"{k}={report._fmt(k, v)}" for k, v in metrics.items())
-                print(f"round {rnd + 1} {sc.name:<10} {name:<8} {time.monotonic() - t0:5.1f}s "
-                      f"{shown}", flush=True)  # fmt: skip
+    s3 = _start_s3(args, scenarios, names, res, scratch, sizes)
+    try:
+        _rounds(res, rounds, scenarios, names, specs, scratch, sizes, loadgen, s3)
+    finally:
+        if s3 is not None:
+            s3.stop()
     res.info["wall time"] = f"{time.monotonic() - started:.0f} s"
     shutil.rmtree(scratch, ignore_errors=True)
 

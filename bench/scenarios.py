@@ -1,9 +1,9 @@
 """The scenarios. Each takes a freshly started target and returns named metrics.
 
 A scenario is a ``Scenario`` (name, title, the metric that counts as throughput, the one that
-counts as CPU per operation, and a ``run`` function). To add one (say S3 vs boto3 multipart),
-write a ``run_*`` function with the same signature and append it to ``build_scenarios``;
-report.py picks its metrics up by name.
+counts as CPU per operation, and a ``run`` function). To add one, write a ``run_*`` function
+with the same signature and append it to ``build_scenarios``; report.py picks its metrics up
+by name. ``s3`` is the exception: ``own_runner=True``, run by bench/s3.py.
 """
 
 from __future__ import annotations
@@ -36,11 +36,15 @@ class Sizes:
     head_warmup: float = 1.0
     memory_first: int = 100
     memory_total: int = 10_000
+    s3_total: int = 512 * MiB  # s3: our server with --store s3 vs boto3 multipart
+    s3_chunk: int = 64 * MiB  # PATCH size
+    s3_part: int = 8 * MiB  # --s3-part-size and boto3's part size
 
 
 SMOKE = Sizes(
     big_total=16 * MiB, big_chunk=4 * MiB, small_count=50, small_warmup=10,
     head_seconds=2.0, head_warmup=0.2, memory_first=20, memory_total=200,
+    s3_total=32 * MiB, s3_chunk=16 * MiB,
 )  # fmt: skip
 
 Metrics = dict[str, float]
@@ -57,6 +61,11 @@ class Scenario:
     throughput: str | None  # metric key, higher is better (charted, ratios)
     cpu_per_op: str | None  # metric key, lower is better (charted)
     run: Callable[[RunningTarget, Sizes, Path | None], Metrics]
+    # (target, column header) pairs whose throughput the table divides by
+    ratios: tuple[tuple[str, str], ...] = (("sink", "vs sink"), ("tus-node", "vs @tus/server"))
+    # True: not run per selected target but by its own runner (bench/s3.py), which fills
+    # Results.rounds for its own row names
+    own_runner: bool = False
 
 
 def _create(conn: Conn, target: RunningTarget, length: int, body: bytes = b"") -> str:
@@ -69,16 +78,27 @@ def _create(conn: Conn, target: RunningTarget, length: int, body: bytes = b"") -
     return resp.path_of_location()
 
 
-def _big(target: RunningTarget, sizes: Sizes, checksum: bool) -> Metrics:
-    chunk = memoryview(random.Random(1).randbytes(sizes.big_chunk))
+def patch_upload(
+    target: RunningTarget,
+    total: int,
+    chunk_size: int,
+    checksum: bool = False,
+    time_create: bool = False,
+) -> tuple[Metrics, str]:
+    """Upload `total` bytes (one random `chunk_size` block repeated) in `chunk_size` PATCHes
+    on one connection; returns the metrics and the upload's path. The clock starts after the
+    creation POST unless `time_create` (the S3 scenario times the whole upload)."""
+    chunk = memoryview(random.Random(1).randbytes(chunk_size))
     digest = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
     conn = Conn(HOST, target.port)
     try:
-        path = _create(conn, target, sizes.big_total)
         cpu0, client0, t0 = target.cpu_seconds(), time.process_time(), time.perf_counter()
+        path = _create(conn, target, total)
+        if not time_create:
+            cpu0, client0, t0 = target.cpu_seconds(), time.process_time(), time.perf_counter()
         offset = 0
-        while offset < sizes.big_total:
-            body = chunk[: min(sizes.big_chunk, sizes.big_total - offset)]
+        while offset < total:
+            body = chunk[: min(chunk_size, total - offset)]
             headers = {
                 **TUS,
                 "Upload-Offset": str(offset),
@@ -94,13 +114,17 @@ def _big(target: RunningTarget, sizes: Sizes, checksum: bool) -> Metrics:
         cpu, client = target.cpu_seconds() - cpu0, time.process_time() - client0
     finally:
         conn.close()
-    gib = sizes.big_total / GiB
+    gib = total / GiB
     return {
-        "throughput_mib_s": sizes.big_total / MiB / elapsed,
+        "throughput_mib_s": total / MiB / elapsed,
         "cpu_s_per_gib": cpu / gib,
         "peak_rss_mib": target.memory().peak_rss_bytes / MiB,
         "client_cpu_s_per_gib": client / gib,
-    }
+    }, path
+
+
+def _big(target: RunningTarget, sizes: Sizes, checksum: bool) -> Metrics:
+    return patch_upload(target, sizes.big_total, sizes.big_chunk, checksum)[0]
 
 
 def run_big(target: RunningTarget, sizes: Sizes, _loadgen: Path | None) -> Metrics:
@@ -191,6 +215,10 @@ def run_memory(target: RunningTarget, sizes: Sizes, loadgen: Path | None) -> Met
     }
 
 
+def _own_runner(_target: RunningTarget, _sizes: Sizes, _loadgen: Path | None) -> Metrics:
+    raise ScenarioError("this scenario has its own runner")
+
+
 def build_scenarios(sizes: Sizes) -> list[Scenario]:
     big = f"{sizes.big_total // MiB} MiB in {sizes.big_chunk // MiB} MiB PATCHes"
     small = f"{sizes.small_count} x {sizes.small_size // 1024} KiB creation-with-upload"
@@ -204,4 +232,8 @@ def build_scenarios(sizes: Sizes) -> list[Scenario]:
                  "requests_s", "server_cpu_us_per_op", run_head),
         Scenario("memory", f"RSS after {sizes.memory_first} vs {sizes.memory_total} uploads",
                  None, None, run_memory),
+        Scenario("s3", f"{sizes.s3_total // MiB} MiB in {sizes.s3_chunk // MiB} MiB PATCHes "
+                 f"to --store s3 vs one boto3 multipart upload ({sizes.s3_part // MiB} MiB "
+                 "parts), same SeaweedFS", "throughput_mib_s", "cpu_s_per_gib", _own_runner,
+                 ratios=(), own_runner=True),
     ]  # fmt: skip

@@ -1,8 +1,9 @@
 """The benchmark runs end to end in smoke mode and writes its report (no timing assertions).
 
 The sink needs nothing but the venv. @tus/server needs node + npm (its packages are
-installed into bench/.cache/node on first use); without them that test skips, unless
-REQUIRE_SERVICES=1 (CI), where it fails instead.
+installed into bench/.cache/node on first use); the s3 scenario (our server with
+--store s3 vs boto3 multipart) needs SeaweedFS's `weed`. Without them those tests skip,
+unless REQUIRE_SERVICES=1 (CI), where they fail instead.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from typing import Any
 
 import pytest
 
+from bench.seaweed import weed_binary
+
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = ("big", "big-sha256", "small", "head", "memory")
 
 
-def _smoke(out: Path, targets: str) -> tuple[str, dict[str, Any]]:
+def _smoke(out: Path, targets: str, *extra: str) -> tuple[str, dict[str, Any]]:
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--targets", targets, "--out", str(out)],
+        [sys.executable, "-m", "bench", "--smoke", "--targets", targets, "--out", str(out),
+         *extra],
         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -52,6 +56,9 @@ def test_smoke_sink(tmp_path: Path) -> None:
     assert _scenarios_with_row(report, "sink") == list(SCENARIOS)
     assert "## Client headroom" in report
     assert "| goal (ours) | result |" in report
+    # the s3 scenario is in the smoke set, but needs target ours: skipped, with the reason
+    assert "### s3:" in report
+    assert "target ours, not selected" in results["skipped"]["ours-s3"]
 
 
 @pytest.mark.services
@@ -64,3 +71,22 @@ def test_smoke_tus_node(tmp_path: Path) -> None:
     report, results = _smoke(tmp_path, "tus-node")
     assert "tus-node" not in results["skipped"], results["skipped"]
     assert _scenarios_with_row(report, "tus-node") == list(SCENARIOS)
+
+
+@pytest.mark.services
+@pytest.mark.timeout(180)
+def test_smoke_s3(tmp_path: Path) -> None:
+    if weed_binary() is None:
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail("REQUIRE_SERVICES=1 but SeaweedFS (weed) is not installed")
+        pytest.skip("weed not installed: the s3 scenario cannot run")
+    report, results = _smoke(tmp_path, "ours", "--scenarios", "s3")
+    assert "ours-s3" not in results["skipped"], results["skipped"]
+    assert not results["failures"], results["failures"]
+    assert _scenarios_with_row(report, "ours-s3") == ["s3"]
+    assert _scenarios_with_row(report, "boto3") == ["s3"]
+    (ours,) = results["rounds"]["s3"]["ours-s3"]
+    (boto3,) = results["rounds"]["s3"]["boto3"]
+    assert ours["throughput_mib_s"] > 0 and boto3["throughput_mib_s"] > 0
+    assert ours["ratio_vs_boto3"] > 0
+    assert "| s3: throughput >= 0.8x boto3 multipart (same SeaweedFS) | " in report
