@@ -119,6 +119,7 @@ class FileLocker:
             raise ValueError("poll_interval must be positive")
         self.dir = Path(data_dir) / LOCK_DIR
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._dir_str = str(self.dir)
         self.poll_interval = poll_interval
         self._local = ProcessLocker()
         self._held: set[_FileHeld] = set()
@@ -172,10 +173,12 @@ class FileLocker:
             await asyncio.sleep(min(self.poll_interval, remaining))
 
     async def busy(self, upload_id: str) -> bool:
-        """Held here, or a lock file exists (holders unlink it on release): one stat."""
+        """Held here, or a lock file exists (holders unlink it on release): one stat.
+
+        On every HEAD, so no Path objects: a string join and `os.path.exists`."""
         if await self._local.busy(upload_id):
             return True
-        return self._paths(upload_id)[0].exists()
+        return os.path.exists(f"{self._dir_str}/{check_id(upload_id)}.lock")
 
     async def close(self) -> None:
         """Let go of every lock still held (shutdown)."""

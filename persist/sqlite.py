@@ -83,6 +83,11 @@ def _row(info: UploadInfo) -> tuple[Any, ...]:
     )
 
 
+def _pairs(text: str) -> tuple[tuple[str, str], ...]:
+    """JSON [[k, v], ...] -> pairs; most records have none, so skip the parser then."""
+    return () if text == "[]" else tuple((k, v) for k, v in json.loads(text))
+
+
 def _info(row: tuple[Any, ...]) -> UploadInfo:
     (uid, state, length, offset, metadata, is_partial, partials, created, updated, expires,
      storage) = row  # fmt: skip
@@ -90,14 +95,14 @@ def _info(row: tuple[Any, ...]) -> UploadInfo:
         id=uid,
         length=length,
         offset=offset,
-        metadata=tuple((k, v) for k, v in json.loads(metadata)),
+        metadata=_pairs(metadata),
         is_partial=bool(is_partial),
         partials=None if partials is None else tuple(json.loads(partials)),
         created_at=created,
         updated_at=updated,
         expires_at=expires,
         state=UploadState(state),
-        storage=tuple((k, v) for k, v in json.loads(storage)),
+        storage=_pairs(storage),
     )
 
 

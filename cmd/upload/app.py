@@ -12,10 +12,11 @@ import json
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,16 +36,24 @@ log = logging.getLogger("tuskit.upload")
 SignalHandler = Callable[[int, FrameType | None], Any] | int | None
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings) -> Starlette:
     inflight = Inflight()
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stores = await open_stores(settings)
         if runs_local_recovery(settings):
             await recover(stores)
         service = TusService(stores, settings, inflight=inflight)
-        app.include_router(make_router(service, base_path=settings.router_base))
+        # The generated router's routes are plain Starlette endpoints: served by a bare
+        # Starlette app, requests skip FastAPI's app-level middleware (measured: HEAD
+        # spends a third of its time there).
+        app.router.routes.extend(make_router(service, base_path=settings.router_base).routes)
+        # fsync and other blocking calls run in threads; a wider pool lets the kernel
+        # batch concurrent syncs (ext4 journal group commit) instead of queueing them.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=64, thread_name_prefix="tus-io")
+        )
         sweeper = Sweeper(stores, interval=settings.sweep_interval)
         sweeper.start()
         restore = _drain_on_signal(inflight)
@@ -56,16 +65,11 @@ def create_app(settings: Settings) -> FastAPI:
             await sweeper.stop()
             await stores.close()
 
-    app = FastAPI(
-        title="tuskit upload",
+    return Starlette(
         lifespan=lifespan,
-        openapi_url=None,
-        docs_url=None,
-        redoc_url=None,
         middleware=[cors_middleware(list(settings.cors_origins))],
+        exception_handlers={StarletteHTTPException: _http_error},
     )
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    return app
 
 
 _CODES = {404: "not_found", 405: "method_not_allowed"}
@@ -83,7 +87,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
-def app_from_env() -> FastAPI:
+def app_from_env() -> Starlette:
     """Factory for uvicorn (`--factory`), so every worker builds the same app."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     return create_app(Settings.from_env())

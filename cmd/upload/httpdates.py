@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+import time
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def http_date(timestamp: float) -> str:
-    return format_datetime(datetime.fromtimestamp(timestamp, UTC), usegmt=True)
+    """IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT` (hot path: no datetime objects)."""
+    t = time.gmtime(timestamp)
+    return (
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+    )
 
 
 def parse_http_date(value: str) -> float | None:

@@ -165,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         http=PROTOCOL,
         lifespan="on",
         access_log=False,
+        proxy_headers=False,  # --behind-proxy decides what Forwarded headers may do
+        server_header=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout) or 1,
         log_level="info",
     )

@@ -74,6 +74,9 @@ class TusService:
         self.clock = clock
         self.concat = Concatenation(stores, settings)
         self._extensions = ",".join(stores.extensions())
+        # Decided once: a runtime_checkable isinstance costs microseconds per HEAD.
+        locker = stores.locker
+        self._lock_probe = locker.busy if isinstance(locker, LockProbe) else None
 
     # -- discovery -----------------------------------------------------------------
 
@@ -305,21 +308,18 @@ class TusService:
         ):
             await self._remove(info, UploadState.TERMINATED)
             raise errors.RequestTooLarge("the body passes Upload-Length")
-        interrupt = Interrupt()
-        lock = await self._lock(info.id, interrupt)
+        # No lock: nobody else knows this id until the 201 carries its Location.
         try:
             info, appended = await self._append(
                 info,
                 body,
-                interrupt=interrupt,
+                interrupt=Interrupt(),
                 checksum=payload.upload_checksum,
                 trailer=payload.trailer,
             )
         except errors.BadRequest:
             await self._remove(info, UploadState.TERMINATED)
             raise
-        finally:
-            await lock.release()
         if appended.checksum_failed or appended.ending is Ending.TOO_LARGE:
             await self._remove(info, UploadState.TERMINATED)
             self._raise_for_ending(info, appended)
@@ -332,8 +332,7 @@ class TusService:
     async def _settle(self, upload_id: str) -> bool:
         """If a PATCH holds the upload, ask it to let go, so HEAD reports the offset the
         next PATCH will see. Costs one probe when nobody holds the lock."""
-        locker = self.stores.locker
-        if isinstance(locker, LockProbe) and not await locker.busy(upload_id):
+        if self._lock_probe is not None and not await self._lock_probe(upload_id):
             return False
         try:
             lock = await self._lock(upload_id, Interrupt())
@@ -347,7 +346,7 @@ class TusService:
         if await self._settle(info.id):
             info = await self._load(info.id)
         final_done = not info.is_final or info.is_complete
-        return HeadResult(
+        return HeadResult.model_construct(  # hot path; fields are typed by construction
             upload_offset=info.offset if final_done else None,
             upload_length=info.length,
             upload_defer_length="1" if info.length is None and not info.is_final else None,
@@ -403,7 +402,9 @@ class TusService:
         if info.is_complete and info.is_partial and appended.written:
             await self.concat.partial_completed(info.id)
         self._raise_for_ending(info, appended)
-        return PatchResult(upload_offset=info.offset, upload_expires=self._expires_header(info))
+        return PatchResult.model_construct(
+            upload_offset=info.offset, upload_expires=self._expires_header(info)
+        )
 
     async def _apply_length(self, info: UploadInfo, length: int | None) -> UploadInfo:
         """creation-defer-length: the first PATCH that knows the length fixes it."""
