@@ -20,7 +20,6 @@ import asyncio
 import errno
 import os
 import time
-import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -56,22 +55,23 @@ class FileChunkWriter:
     """One request's bytes for one upload; ends with exactly one `commit` or `discard`.
 
     Chunks are kept as a list and written with one `pwritev` per `buffer_size` bytes:
-    no userland copy into a staging buffer, and no thread hop (page-cache writes are
-    fast). The first commit of an upload (writer started at offset 0) also syncs the
-    directory, so the file's name is as durable as its bytes.
+    no userland copy into a staging buffer, and no thread hop per chunk. A body smaller
+    than the buffer reaches the disk in the commit's single thread hop (create if new,
+    write, fdatasync, and on the upload's first commit the directory too), so the event
+    loop never waits on a journal busy with other uploads' syncs.
     """
 
-    def __init__(self, store: FileByteStore, upload_id: str, fd: int, start: int) -> None:
+    def __init__(self, store: FileByteStore, upload_id: str, fd: int | None, start: int) -> None:
         self._store = store
         self._id = upload_id
-        self._fd = fd
+        self._path = store.path(upload_id)
+        self._fd = fd  # None: the file does not exist yet (created on first flush)
+        self._created = False
         self._start = start
         self._pos = start  # end of the bytes already handed to the kernel
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._closed = False
-        # A writer dropped without commit/discard must still not leak its descriptor.
-        self._finalizer = weakref.finalize(self, os.close, fd)
 
     @property
     def written(self) -> int:
@@ -88,22 +88,23 @@ class FileChunkWriter:
             self._flush()
 
     async def commit(self) -> int:
-        """Flush, fsync per policy (in a thread), close; returns the new offset."""
+        """Write what is pending and sync per policy, in one thread hop; returns the offset."""
         self._check_open()
         try:
-            self._flush()
-            if self._store.fsync_due(self._id):
-                first = self._start == 0 and self._pos > 0
-                await asyncio.to_thread(self._sync, first)
-                self._store.synced(self._id)
+            if self._pending or self._store.fsync_due(self._id):
+                await asyncio.to_thread(self._commit)
         finally:
             self._close()
         return self._pos
 
-    def _sync(self, with_dir: bool) -> None:
+    def _commit(self) -> None:
+        self._flush()
+        if self._fd is None or not self._store.fsync_due(self._id):
+            return
         os.fdatasync(self._fd)
-        if with_dir:
-            _fsync_dir(self._store.data_dir)
+        if self._created or (self._start == 0 and self._pos > 0):
+            _fsync_dir(self._store.data_dir)  # the file's name as durable as its bytes
+        self._store.synced(self._id)
 
     async def discard(self) -> None:
         """Forget everything written by this writer: cut the file back to its start."""
@@ -111,7 +112,8 @@ class FileChunkWriter:
         self._pending.clear()
         self._pending_size = 0
         try:
-            await asyncio.to_thread(os.ftruncate, self._fd, self._start)
+            if self._fd is not None and self._pos != self._start:
+                await asyncio.to_thread(os.ftruncate, self._fd, self._start)
             self._pos = self._start
         finally:
             self._close()
@@ -119,6 +121,9 @@ class FileChunkWriter:
     def _flush(self) -> None:
         if not self._pending:
             return
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            self._created = True
         chunks, self._pending, self._pending_size = self._pending, [], 0
         pos = self._pos
         try:
@@ -135,7 +140,14 @@ class FileChunkWriter:
 
     def _close(self) -> None:
         self._closed = True
-        self._finalizer()
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        # A writer dropped without commit/discard must still not leak its descriptor.
+        if self._fd is not None:
+            os.close(self._fd)
 
 
 _IOV_MAX = 1024
@@ -184,15 +196,20 @@ class FileByteStore:
 
     # ByteStore
     async def create(self, info: UploadInfo) -> tuple[tuple[str, str], ...]:
-        """Claim the name (O_EXCL) on the event loop; nothing to sync yet: an empty file
-        holds no bytes, and the first commit syncs the file and its directory."""
-        path = self.path(info.id)
+        """Claim the name with an empty file (O_EXCL), in a thread: creating a file
+        modifies the directory, which waits on the filesystem journal while other
+        uploads sync, and must not stall the event loop. Nothing to sync yet: the
+        first commit syncs the file and its directory."""
+        await asyncio.to_thread(self._create, self.path(info.id))
+        return ()
+
+    @staticmethod
+    def _create(path: Path) -> None:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         except FileExistsError:
             raise UploadExists(path.name) from None
         os.close(fd)
-        return ()
 
     async def open_writer(self, info: UploadInfo) -> FileChunkWriter:
         """Open on the event loop (a few fast syscalls; cheaper than a thread hop)."""
@@ -200,14 +217,15 @@ class FileByteStore:
         fd = self._open_at(path, info.offset)
         return FileChunkWriter(self, info.id, fd, info.offset)
 
-    def _open_at(self, path: Path, offset: int) -> int:
-        """Open for writing at `offset`, cutting crash leftovers beyond it."""
+    def _open_at(self, path: Path, offset: int) -> int | None:
+        """Open for writing at `offset`, cutting crash leftovers beyond it; None when the
+        upload has no file yet (offset 0): the writer creates it with its first bytes."""
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             if offset != 0:
                 raise StoreError(f"data file {path.name} is missing at offset {offset}") from None
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            return None
         try:
             size = os.fstat(fd).st_size
             if size > offset:
@@ -273,6 +291,8 @@ class FileByteStore:
         try:
             pos = 0
             for src_path, size in parts:
+                if size == 0:
+                    continue  # an empty upload may have no file at all
                 src = os.open(src_path, os.O_RDONLY | os.O_CLOEXEC)
                 try:
                     _copy_range(src, dst, size, pos)
@@ -282,6 +302,7 @@ class FileByteStore:
             os.ftruncate(dst, pos)
             if self.fsync.ever:
                 os.fsync(dst)
+                _fsync_dir(self.data_dir)
         finally:
             os.close(dst)
 

@@ -56,6 +56,8 @@ class Settings:
     s3_secret_key: str = ""
     s3_path_style: bool = True
     s3_part_size: int = 16 * 1024 * 1024
+    redis_prefix: str = "tus:"
+    pg_schema: str = "public"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -97,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p.add_argument("--" + name.replace("_", "-"), default=_env(name, str(getattr(d, name))))
     p.add_argument(
+        "--redis-prefix",
+        default=_env("redis_prefix", d.redis_prefix),
+        help="key prefix with --state redis://... (one per deployment)",
+    )
+    p.add_argument(
+        "--pg-schema",
+        default=_env("pg_schema", d.pg_schema),
+        help="schema with --state postgresql://... (created on start)",
+    )
+    p.add_argument(
         "--s3-path-style",
         action=argparse.BooleanOptionalAction,
         default=_env("s3_path_style", "1") in ("1", "true"),
@@ -132,6 +142,8 @@ def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
             s3_access_key=a.s3_access_key,
             s3_secret_key=a.s3_secret_key,
             s3_path_style=a.s3_path_style,
+            redis_prefix=a.redis_prefix,
+            pg_schema=a.pg_schema,
             s3_part_size=parse_size(a.s3_part_size),
         )
     except ValueError as exc:

@@ -128,11 +128,13 @@ class TusService:
     def _next_expiry(self, now: float) -> float | None:
         return now + self.settings.expire_after if self.settings.expire_after > 0 else None
 
-    async def _lock(self, upload_id: str, interrupt: Interrupt) -> HeldLock:
+    async def _lock(
+        self, upload_id: str, interrupt: Interrupt, timeout: float | None = None
+    ) -> HeldLock:
         try:
             return await self.stores.locker.acquire(
                 upload_id,
-                timeout=self.settings.lock_timeout,
+                timeout=self.settings.lock_timeout if timeout is None else timeout,
                 on_release_request=interrupt.fire,
             )
         except LockTimeout as exc:
@@ -335,9 +337,12 @@ class TusService:
         if self._lock_probe is not None and not await self._lock_probe(upload_id):
             return False
         try:
-            lock = await self._lock(upload_id, Interrupt())
+            # A live holder lets go in milliseconds; one that does not answer (a crashed
+            # instance's lease) is not worth more than a short wait: HEAD then reports
+            # the committed offset, which is what the holder would leave anyway.
+            lock = await self._lock(upload_id, Interrupt(), min(self.settings.lock_timeout, 1.0))
         except errors.Locked:
-            return False  # report the committed state; a stale offset costs the client a 409
+            return False
         await lock.release()
         return True
 

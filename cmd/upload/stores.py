@@ -68,11 +68,11 @@ async def _open_state(settings: Settings) -> tuple[MetadataStore, Locker]:
     if state.startswith(("redis://", "rediss://", "unix://")):
         from tuskit.persist.redis_store import open_redis
 
-        return open_redis(state, prefix="tus:")
+        return open_redis(state, prefix=settings.redis_prefix)
     if state.startswith(("postgresql://", "postgres://")):
         from tuskit.persist.postgres_store import open_postgres
 
-        return await open_postgres(state)
+        return await open_postgres(state, settings.pg_schema)
     raise ValueError(
         f"unknown --state {state!r}: use sqlite, sqlite:///path, redis://..., postgresql://..."
     )

@@ -60,7 +60,7 @@ async def test_small_chunks_make_no_thread_hop(
     assert count.hops == []
     assert os.path.getsize(tmp_path / "u1") >= 2 << 20  # flushed on the loop, no hop
     assert await writer.commit() == 3000 * 1024
-    assert count.hops == ["_sync"]  # one hop: the data sync, plus the directory
+    assert count.hops == ["_commit"]  # one hop: the rest of the data, its sync, the directory
     assert count.fsyncs == 2  # first commit of the upload: file and its directory
     writer = await store.open_writer(info.replace(offset=3000 * 1024))
     await writer.write(b"y")
