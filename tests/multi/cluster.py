@@ -92,26 +92,3 @@ def wipe_prefix(weed: Seaweed, prefix: str) -> None:
     for page in c.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
         for o in page.get("Contents", []):
             c.delete_object(Bucket=BUCKET, Key=o["Key"])
-
-
-def reclaim_space(weed: Seaweed) -> str:
-    """Ask the SeaweedFS master to vacuum now (best effort; returns what happened).
-
-    The session fixture gives SeaweedFS 8 volumes of 64 MB; deleted objects keep their
-    space until a vacuum, which by default runs every 15 minutes. Two 200 MiB uploads
-    would fill it and the next PutObject/UploadPart fails with InternalError ("No
-    writable volumes and no free volumes left"), in this test or a later one.
-    """
-    args = [str(a) for a in weed.proc.args] if isinstance(weed.proc.args, list) else []
-    ports = [a.split("=", 1)[1] for a in args if a.startswith("-master.port=")]
-    if not ports:
-        return "master port unknown"
-    try:
-        r = httpx.get(
-            f"http://127.0.0.1:{ports[0]}/vol/vacuum",
-            params={"garbageThreshold": "0.001"},
-            timeout=60.0,
-        )
-    except httpx.HTTPError as exc:
-        return f"vacuum failed: {exc!r}"
-    return f"vacuum: {r.status_code}"
