@@ -196,20 +196,15 @@ class FileByteStore:
 
     # ByteStore
     async def create(self, info: UploadInfo) -> tuple[tuple[str, str], ...]:
-        """Claim the name with an empty file (O_EXCL), in a thread: creating a file
-        modifies the directory, which waits on the filesystem journal while other
-        uploads sync, and must not stall the event loop. Nothing to sync yet: the
-        first commit syncs the file and its directory."""
-        await asyncio.to_thread(self._create, self.path(info.id))
-        return ()
+        """Refuse a name that holds bytes; the file itself appears with the first bytes.
 
-    @staticmethod
-    def _create(path: Path) -> None:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-        except FileExistsError:
-            raise UploadExists(path.name) from None
-        os.close(fd)
+        Creating it here would cost a thread hop per upload (a create modifies the
+        directory and may wait on the filesystem journal, so it must not run on the
+        event loop); the first commit creates, writes and syncs it in one hop instead.
+        """
+        if os.path.lexists(self.path(info.id)):
+            raise UploadExists(info.id)
+        return ()
 
     async def open_writer(self, info: UploadInfo) -> FileChunkWriter:
         """Open on the event loop (a few fast syscalls; cheaper than a thread hop)."""

@@ -49,10 +49,10 @@ def create_app(settings: Settings) -> Starlette:
         # Starlette app, requests skip FastAPI's app-level middleware (measured: HEAD
         # spends a third of its time there).
         app.router.routes.extend(make_router(service, base_path=settings.router_base).routes)
-        # fsync and other blocking calls run in threads; a wider pool lets the kernel
-        # batch concurrent syncs (ext4 journal group commit) instead of queueing them.
+        # fsync and file creation run in threads. Enough of them let the kernel batch
+        # concurrent syncs (journal group commit); too many cost CPU in GIL handoffs.
         asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max_workers=64, thread_name_prefix="tus-io")
+            ThreadPoolExecutor(max_workers=settings.io_threads, thread_name_prefix="tus-io")
         )
         sweeper = Sweeper(stores, interval=settings.sweep_interval)
         sweeper.start()

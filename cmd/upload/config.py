@@ -46,6 +46,7 @@ class Settings:
     lock_timeout: float = 5.0
     shutdown_timeout: float = 10.0
     workers: int = 1
+    io_threads: int = 16
     store: str = "file"
     state: str = ""  # '' -> sqlite under data_dir; or sqlite:///..., redis://..., postgresql://...
     s3_endpoint: str = ""

@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers", type=int, default=int(_env("workers", "1")), help="worker processes"
     )
+    p.add_argument(
+        "--io-threads",
+        type=int,
+        default=int(_env("io_threads", str(d.io_threads))),
+        help="threads per worker for fsync and file creation",
+    )
     p.add_argument("--store", default=_env("store", d.store), help="where bytes go: file or s3")
     p.add_argument(
         "--state",
@@ -133,6 +139,7 @@ def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
             lock_timeout=parse_duration(a.lock_timeout),
             shutdown_timeout=parse_duration(a.shutdown_timeout),
             workers=a.workers,
+            io_threads=a.io_threads,
             store=a.store,
             state=a.state,
             s3_endpoint=a.s3_endpoint,

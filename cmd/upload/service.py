@@ -171,7 +171,8 @@ class TusService:
         checksum: str | None,
         trailer: str | None,
     ) -> tuple[UploadInfo, Appended]:
-        """Stream `body` at `info.offset` (lock held) and record the new offset."""
+        """Stream `body` at `info.offset` (lock held); returns the record with the new
+        offset, committed to the byte store but not yet saved (the caller saves it)."""
         digests, expected = self._checksum_plan(checksum, trailer, body)
         limit = self._limit(info)
         writer = await self.stores.byte_store.open_writer(info)
@@ -189,7 +190,6 @@ class TusService:
             info = info.replace(offset=appended.offset, updated_at=now)
             if not info.is_complete:
                 info = info.replace(expires_at=self._next_expiry(now))
-            await self.stores.metadata.save(info)
         return info, appended
 
     def _limit(self, info: UploadInfo) -> int | None:
@@ -269,9 +269,10 @@ class TusService:
         )
         storage = await self.stores.byte_store.create(info)
         info = info.replace(storage=storage)
-        await self.stores.metadata.create(info)
         if has_body:
             info = await self._create_with_upload(info, payload, body)
+        else:
+            await self.stores.metadata.create(info)
         return CreateResult(
             location=base + info.id,
             upload_offset=info.offset,
@@ -301,16 +302,19 @@ class TusService:
     async def _create_with_upload(
         self, info: UploadInfo, payload: CreatePayload, body: BodyStream
     ) -> UploadInfo:
-        """The first bytes ride on the POST; a failed check removes the new upload."""
+        """The first bytes ride on the POST, and the record is written once, after them.
+
+        No lock and no record while the body streams: nobody else knows this id until the
+        201 carries its Location. A failed check deletes the bytes and records nothing. A
+        body stopped by shutdown still gets its 201, so the client resumes with a HEAD.
+        """
         limit = self._limit(info)
         if (
             payload.content_length is not None
             and limit is not None
             and payload.content_length > limit
         ):
-            await self._remove(info, UploadState.TERMINATED)
             raise errors.RequestTooLarge("the body passes Upload-Length")
-        # No lock: nobody else knows this id until the 201 carries its Location.
         try:
             info, appended = await self._append(
                 info,
@@ -320,14 +324,20 @@ class TusService:
                 trailer=payload.trailer,
             )
         except errors.BadRequest:
-            await self._remove(info, UploadState.TERMINATED)
+            await self._discard_new(info)
             raise
         if appended.checksum_failed or appended.ending is Ending.TOO_LARGE:
-            await self._remove(info, UploadState.TERMINATED)
+            await self._discard_new(info)
             self._raise_for_ending(info, appended)
+        await self.stores.metadata.create(info)
         if info.is_complete and info.is_partial:
             await self.concat.partial_completed(info.id)
         return info
+
+    async def _discard_new(self, info: UploadInfo) -> None:
+        """Remove the bytes of an upload that was never recorded."""
+        if self.stores.terminator is not None:
+            await self.stores.terminator.delete(info)
 
     # -- core: HEAD / PATCH ----------------------------------------------------------
 
@@ -395,6 +405,7 @@ class TusService:
                     f"a body of {payload.content_length} bytes passes the upload's length "
                     f"({limit} bytes left)"
                 )
+            before = info.offset
             info, appended = await self._append(
                 info,
                 body,
@@ -402,6 +413,8 @@ class TusService:
                 checksum=payload.upload_checksum,
                 trailer=payload.trailer,
             )
+            if info.offset != before:
+                await self.stores.metadata.save(info)  # bytes are durable: move the offset
         finally:
             await lock.release()
         if info.is_complete and info.is_partial and appended.written:

@@ -289,10 +289,13 @@ class ByteStoreContract:
         info = await self.new(byte_store)
         assert await byte_store.durable_size(info) == 0
 
-    async def test_create_twice_raises_upload_exists(self, byte_store: ByteStore) -> None:
-        info = await self.new(byte_store)
+    async def test_create_refuses_an_id_that_holds_bytes(self, byte_store: ByteStore) -> None:
+        """Ids are unique by construction (128 random bits, and the metadata store refuses
+        a taken one); a byte store must still never silently overwrite stored bytes."""
+        info = await self.append(byte_store, await self.new(byte_store), b"stored")
         with pytest.raises(UploadExists):
-            await byte_store.create(info)
+            await byte_store.create(info.replace(offset=0))
+        assert await read_all(byte_store, info) == b"stored"
 
     @pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "a/b", "a\x00b", "", ".", "..", "é"])
     async def test_unsafe_ids_are_rejected(self, byte_store: ByteStore, bad: str) -> None:

@@ -98,6 +98,10 @@ async def test_files_live_directly_in_data_dir(tmp_path: Path) -> None:
     store = FileByteStore(tmp_path / "d")
     info = UploadInfo(id="Abc_-9", length=1)
     assert await store.create(info) == ()
+    assert not (tmp_path / "d" / "Abc_-9").exists()  # the file comes with the first bytes
+    writer = await store.open_writer(info)
+    await writer.write(b"x")
+    await writer.commit()
     assert (tmp_path / "d" / "Abc_-9").is_file()
     assert [i for i, _ in await store.stored_ids()] == ["Abc_-9"]
     (tmp_path / "d" / ".state").mkdir()
@@ -122,6 +126,9 @@ async def test_open_writer_refuses_a_file_shorter_than_the_record(tmp_path: Path
     store = FileByteStore(tmp_path)
     info = UploadInfo(id="u", length=10)
     await store.create(info)
+    writer = await store.open_writer(info)
+    await writer.write(b"ab")
+    await writer.commit()
     with pytest.raises(StoreError, match="recovery"):
         await store.open_writer(info.replace(offset=5))
     (tmp_path / "u").unlink()
@@ -138,7 +145,7 @@ async def test_read_errors(tmp_path: Path) -> None:
     with pytest.raises(UploadNotFound):
         async for _ in store.read(info, 0, 3):
             pass
-    await store.create(info)
+    (tmp_path / "u").write_bytes(b"")
     with pytest.raises(StoreError, match="ends at 0"):
         async for _ in store.read(info, 0, 3):
             pass

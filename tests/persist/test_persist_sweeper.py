@@ -15,8 +15,12 @@ NOW = 1_000_000.0
 
 
 async def new(c: StoreComposer, upload_id: str, **changes: object) -> UploadInfo:
+    """A recorded upload whose file exists (the file store creates it with the first byte)."""
     info = UploadInfo(id=upload_id, length=10).replace(**changes)
     await c.byte_store.create(info)
+    writer = await c.byte_store.open_writer(info)
+    await writer.write(b"x")
+    info = info.replace(offset=await writer.commit())
     await c.metadata.create(info)
     return info
 
@@ -26,7 +30,7 @@ async def test_sweep_expires_and_purges(tmp_path: Path) -> None:
     try:
         await new(c, "due", expires_at=NOW - 1)
         await new(c, "later", expires_at=NOW + 60)
-        await new(c, "done", expires_at=NOW - 1, offset=0, length=0)
+        await new(c, "done", expires_at=NOW - 1, length=1)
         await new(c, "forever")
         await new(c, "oldtomb")
         await c.metadata.mark("oldtomb", UploadState.TERMINATED, NOW - 8 * 86400)
