@@ -17,6 +17,7 @@ Why it looks like this:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import time
@@ -54,11 +55,18 @@ def _fsync_dir(path: Path) -> None:
 class FileChunkWriter:
     """One request's bytes for one upload; ends with exactly one `commit` or `discard`.
 
-    Chunks are kept as a list and written with one `pwritev` per `buffer_size` bytes:
-    no userland copy into a staging buffer, and no thread hop per chunk. A body smaller
-    than the buffer reaches the disk in the commit's single thread hop (create if new,
-    write, fdatasync, and on the upload's first commit the directory too), so the event
-    loop never waits on a journal busy with other uploads' syncs.
+    - Chunks are kept as a list and written with one `pwritev` per `buffer_size` bytes:
+      no userland copy into a staging buffer, and no thread hop per chunk.
+    - A body smaller than the buffer reaches the disk in the commit's single thread hop
+      (create if new, write, fdatasync, and on the upload's first commit the directory
+      too), so the event loop never waits on a journal busy with other uploads' syncs.
+    - A long body is synced in the background every `SYNC_WINDOW` bytes while the next
+      window arrives, so disk writes overlap the network and dirty memory stays bounded
+      even for one multi-GiB PATCH. Synced ranges are dropped from the page cache: upload
+      bytes are written once, and a page cache that never grows keeps reusing warm memory
+      (measured on this VM kind: ~0.3 s instead of up to ~2.3 s of kernel CPU per GiB).
+    - Syncing early never moves the durability point: the offset moves only after
+      `commit`, which syncs what is left.
     """
 
     def __init__(self, store: FileByteStore, upload_id: str, fd: int | None, start: int) -> None:
@@ -69,6 +77,8 @@ class FileChunkWriter:
         self._created = False
         self._start = start
         self._pos = start  # end of the bytes already handed to the kernel
+        self._synced = start  # end of the bytes already synced and dropped from the cache
+        self._syncing: asyncio.Future[None] | None = None
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._closed = False
@@ -86,11 +96,35 @@ class FileChunkWriter:
         self._pending_size += len(data)
         if self._pending_size >= self._store.buffer_size:
             self._flush()
+            if self._pos - self._synced >= SYNC_WINDOW and self._store.fsync.ever:
+                await self._sync_behind()
+
+    async def _sync_behind(self) -> None:
+        """Start syncing what was written; wait for the previous window first
+        (backpressure: at most two windows of dirty pages per upload)."""
+        if self._syncing is not None:
+            # Shielded: a stop request cancels the body's task here, and the commit that
+            # follows must still find this sync running, not cancelled.
+            await asyncio.shield(self._syncing)
+        start, end = self._synced, self._pos
+        self._synced = end
+        self._syncing = asyncio.ensure_future(asyncio.to_thread(self._sync_range, start, end))
+
+    def _sync_range(self, start: int, end: int) -> None:
+        assert self._fd is not None
+        os.fdatasync(self._fd)
+        os.posix_fadvise(self._fd, start, end - start, os.POSIX_FADV_DONTNEED)
+
+    async def _settle(self) -> None:
+        syncing, self._syncing = self._syncing, None
+        if syncing is not None:
+            await asyncio.shield(syncing)
 
     async def commit(self) -> int:
         """Write what is pending and sync per policy, in one thread hop; returns the offset."""
         self._check_open()
         try:
+            await self._settle()
             if self._pending or self._store.fsync_due(self._id):
                 await asyncio.to_thread(self._commit)
         finally:
@@ -101,7 +135,8 @@ class FileChunkWriter:
         self._flush()
         if self._fd is None or not self._store.fsync_due(self._id):
             return
-        os.fdatasync(self._fd)
+        self._sync_range(self._synced, self._pos)
+        self._synced = self._pos
         if self._created or (self._start == 0 and self._pos > 0):
             _fsync_dir(self._store.data_dir)  # the file's name as durable as its bytes
         self._store.synced(self._id)
@@ -112,6 +147,8 @@ class FileChunkWriter:
         self._pending.clear()
         self._pending_size = 0
         try:
+            with contextlib.suppress(OSError):
+                await self._settle()
             if self._fd is not None and self._pos != self._start:
                 await asyncio.to_thread(os.ftruncate, self._fd, self._start)
             self._pos = self._start
@@ -140,6 +177,8 @@ class FileChunkWriter:
 
     def _close(self) -> None:
         self._closed = True
+        if self._syncing is not None and not self._syncing.done():
+            return  # the sync thread still uses the descriptor; __del__ closes it
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
@@ -150,6 +189,7 @@ class FileChunkWriter:
             os.close(self._fd)
 
 
+SYNC_WINDOW = 64 * 1024 * 1024
 _IOV_MAX = 1024
 
 
