@@ -25,8 +25,8 @@ def test_new_method_and_header_appear_everywhere(tmp_path: Path) -> None:
     assert "remove" not in read(base, "items/service.py")
 
     server = read(extra, "http/items/server.py")
-    assert "def decode_remove(request: Request) -> RemovePayload:" in server
-    assert 'x_trace = _h.get("x-trace")' in server
+    assert "def decode_remove(scope: Scope) -> RemovePayload:" in server
+    assert '== b"x-trace"' in server or '_h.get(b"x-trace")' in server
     assert '"DELETE": remove' in server
 
     doc = json.loads(read(extra, "http/openapi.json"))

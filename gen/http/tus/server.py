@@ -2,8 +2,10 @@
 # $ tusgen generate tuskit.design:api --out gen
 """HTTP server of the tus service: `make_router(service)` mounts every method.
 
-Decoders read headers themselves and answer the design's errors (one 400 listing every
-problem, or the error an attribute names with `on_invalid`); bodies are streamed.
+Endpoints are raw ASGI callables (no Request or Response objects): decoders read the
+declared headers from the scope in one pass and answer the design's errors (one 400
+listing every problem, or the error an attribute names with `on_invalid`); encoders send
+the ASGI messages with precomputed constant headers; bodies are streamed.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import re
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from tusgen import runtime as rt
 
@@ -39,53 +43,69 @@ from ...tus.service import (
 
 logger = logging.getLogger(__name__)
 
-_OPTIONS_CONST: tuple[tuple[str, str], ...] = ()
+_OPTIONS_204: tuple[tuple[bytes, bytes], ...] = ()
+_OPTIONS_CONST: tuple[tuple[bytes, bytes], ...] = ()
 _ID_PATTERN = re.compile("^[A-Za-z0-9_-]{1,128}$")
-_OPTIONS_UPLOAD_CONST: tuple[tuple[str, str], ...] = (("Tus-Resumable", "1.0.0"),)
+_OPTIONS_UPLOAD_204: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
+_OPTIONS_UPLOAD_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 _TUS_RESUMABLE_ENUM = frozenset(("1.0.0",))
 _UPLOAD_DEFER_LENGTH_ENUM = frozenset(("1",))
 _UPLOAD_CONCAT_PATTERN = re.compile("^(partial|final;.*)$")
 _UPLOAD_CHECKSUM_PATTERN = re.compile("^[A-Za-z0-9-]+ [A-Za-z0-9+/=]*$")
-_CREATE_CONST: tuple[tuple[str, str], ...] = (("Tus-Resumable", "1.0.0"),)
-_HEAD_CONST: tuple[tuple[str, str], ...] = (("Tus-Resumable", "1.0.0"),)
+_CREATE_201: tuple[tuple[bytes, bytes], ...] = (
+    (b"tus-resumable", b"1.0.0"),
+    (b"content-length", b"0"),
+)
+_CREATE_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
+_HEAD_200: tuple[tuple[bytes, bytes], ...] = (
+    (b"tus-resumable", b"1.0.0"),
+    (b"cache-control", b"no-store"),
+    (b"content-length", b"0"),
+)
+_HEAD_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 _CONTENT_TYPE_ENUM = frozenset(("application/offset+octet-stream",))
-_PATCH_CONST: tuple[tuple[str, str], ...] = (("Tus-Resumable", "1.0.0"),)
-_DELETE_CONST: tuple[tuple[str, str], ...] = (("Tus-Resumable", "1.0.0"),)
-_GET_CONST: tuple[tuple[str, str], ...] = (("Tus-Resumable", "1.0.0"),)
+_PATCH_204: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
+_PATCH_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
+_DELETE_204: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
+_DELETE_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
+_GET_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 
 
 # -- options: OPTIONS /
 
 
-def decode_options(request: Request) -> OptionsPayload:
-    """The options payload read from the request, every value checked."""
+def decode_options(scope: Scope) -> OptionsPayload:
+    """The options payload read from the ASGI scope, every value checked."""
     return OptionsPayload.model_construct()
 
 
-def encode_options(result: OptionsResult) -> Response:
-    """The options response: declared status, headers and body."""
-    _headers: dict[str, str] = {}
-    _headers["Tus-Version"] = result.tus_version
+async def encode_options(result: OptionsResult, send: Send) -> None:
+    """Send the options response: declared status, headers, body."""
+    _headers = list(_OPTIONS_204)
+    _headers.append((b"tus-version", result.tus_version.encode("latin-1")))
     if result.tus_extension is not None:
-        _headers["Tus-Extension"] = result.tus_extension
+        _headers.append((b"tus-extension", result.tus_extension.encode("latin-1")))
     if result.tus_max_size is not None:
-        _headers["Tus-Max-Size"] = str(result.tus_max_size)
+        _headers.append((b"tus-max-size", str(result.tus_max_size).encode("latin-1")))
     if result.tus_checksum_algorithm is not None:
-        _headers["Tus-Checksum-Algorithm"] = result.tus_checksum_algorithm
-    return Response(status_code=204, headers=_headers)
+        _headers.append(
+            (b"tus-checksum-algorithm", result.tus_checksum_algorithm.encode("latin-1"))
+        )
+    await send({"type": "http.response.start", "status": 204, "headers": _headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
-def encode_options_error(exc: rt.ServiceError) -> Response:
-    """A declared error of options: status, headers, JSON body."""
-    return rt.error_response(exc, _OPTIONS_CONST)
+async def encode_options_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+    """Send a declared error of options: status, headers, JSON body."""
+    await rt.send_error(send, exc, _OPTIONS_CONST, head)
 
 
 # -- options_upload: OPTIONS /{id}
 
 
-def decode_options_upload(request: Request) -> OptionsUploadPayload:
-    """The options_upload payload read from the request, every value checked."""
-    _params = request.path_params
+def decode_options_upload(scope: Scope) -> OptionsUploadPayload:
+    """The options_upload payload read from the ASGI scope, every value checked."""
+    _params = scope["path_params"]
     _problems: list[tuple[str, str, str]] = []
     # id
     id = _params.get("id")
@@ -95,97 +115,109 @@ def decode_options_upload(request: Request) -> OptionsUploadPayload:
         _problems.append(("path", "id", "must match ^[A-Za-z0-9_-]{1,128}$"))
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
-    return OptionsUploadPayload.model_construct(id=id)
+    return rt.construct(OptionsUploadPayload, {"id": id})
 
 
-def encode_options_upload(result: OptionsUploadResult) -> Response:
-    """The options_upload response: declared status, headers and body."""
-    _headers: dict[str, str] = {"Tus-Resumable": "1.0.0"}
-    _headers["Tus-Version"] = result.tus_version
+async def encode_options_upload(result: OptionsUploadResult, send: Send) -> None:
+    """Send the options_upload response: declared status, headers, body."""
+    _headers = list(_OPTIONS_UPLOAD_204)
+    _headers.append((b"tus-version", result.tus_version.encode("latin-1")))
     if result.tus_extension is not None:
-        _headers["Tus-Extension"] = result.tus_extension
+        _headers.append((b"tus-extension", result.tus_extension.encode("latin-1")))
     if result.tus_max_size is not None:
-        _headers["Tus-Max-Size"] = str(result.tus_max_size)
+        _headers.append((b"tus-max-size", str(result.tus_max_size).encode("latin-1")))
     if result.tus_checksum_algorithm is not None:
-        _headers["Tus-Checksum-Algorithm"] = result.tus_checksum_algorithm
-    return Response(status_code=204, headers=_headers)
+        _headers.append(
+            (b"tus-checksum-algorithm", result.tus_checksum_algorithm.encode("latin-1"))
+        )
+    await send({"type": "http.response.start", "status": 204, "headers": _headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
-def encode_options_upload_error(exc: rt.ServiceError) -> Response:
-    """A declared error of options_upload: status, headers, JSON body."""
-    return rt.error_response(exc, _OPTIONS_UPLOAD_CONST)
+async def encode_options_upload_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+    """Send a declared error of options_upload: status, headers, JSON body."""
+    await rt.send_error(send, exc, _OPTIONS_UPLOAD_CONST, head)
 
 
 # -- create: POST /
 
 
-def decode_create(request: Request) -> CreatePayload:
-    """The create payload read from the request, every value checked."""
-    _h = rt.header_dict(request)
+def decode_create(scope: Scope) -> CreatePayload:
+    """The create payload read from the ASGI scope, every value checked."""
+    _h: dict[bytes, bytes] = dict(scope["headers"])
     _problems: list[tuple[str, str, str]] = []
     # Tus-Resumable
-    tus_resumable = _h.get("tus-resumable")
+    tus_resumable = None if (_v := _h.get(b"tus-resumable")) is None else _v.decode("latin-1")
     if tus_resumable is None:
         raise UnsupportedVersion("Tus-Resumable is missing")
     elif tus_resumable not in _TUS_RESUMABLE_ENUM:
         raise UnsupportedVersion("Tus-Resumable must be one of: 1.0.0")
     # Upload-Length
     upload_length: int | None = None
-    _raw = _h.get("upload-length")
+    _raw = None if (_v := _h.get(b"upload-length")) is None else _v.decode("latin-1")
     if _raw is not None and ((upload_length := rt.parse_int(_raw)) is None or upload_length < 0):
         _problems.append(("header", "Upload-Length", "must be an integer >= 0"))
     # Upload-Defer-Length
-    upload_defer_length = _h.get("upload-defer-length")
+    upload_defer_length = (
+        None if (_v := _h.get(b"upload-defer-length")) is None else _v.decode("latin-1")
+    )
     if upload_defer_length is not None and (upload_defer_length not in _UPLOAD_DEFER_LENGTH_ENUM):
         _problems.append(("header", "Upload-Defer-Length", "must be one of: 1"))
     # Upload-Metadata
-    upload_metadata = _h.get("upload-metadata")
+    upload_metadata = None if (_v := _h.get(b"upload-metadata")) is None else _v.decode("latin-1")
     # Upload-Concat
-    upload_concat = _h.get("upload-concat")
+    upload_concat = None if (_v := _h.get(b"upload-concat")) is None else _v.decode("latin-1")
     if upload_concat is not None and (_UPLOAD_CONCAT_PATTERN.search(upload_concat) is None):
         _problems.append(("header", "Upload-Concat", "must match ^(partial|final;.*)$"))
     # Upload-Checksum
-    upload_checksum = _h.get("upload-checksum")
+    upload_checksum = None if (_v := _h.get(b"upload-checksum")) is None else _v.decode("latin-1")
     if upload_checksum is not None and (_UPLOAD_CHECKSUM_PATTERN.search(upload_checksum) is None):
         _problems.append(
             ("header", "Upload-Checksum", "must match ^[A-Za-z0-9-]+ [A-Za-z0-9+/=]*$")
         )
     # Content-Type
-    content_type = _h.get("content-type")
+    content_type = None if (_v := _h.get(b"content-type")) is None else _v.decode("latin-1")
     # Content-Length
     content_length: int | None = None
-    _raw = _h.get("content-length")
+    _raw = None if (_v := _h.get(b"content-length")) is None else _v.decode("latin-1")
     if _raw is not None and ((content_length := rt.parse_int(_raw)) is None or content_length < 0):
         _problems.append(("header", "Content-Length", "must be an integer >= 0"))
     # Trailer
-    trailer = _h.get("trailer")
+    trailer = None if (_v := _h.get(b"trailer")) is None else _v.decode("latin-1")
     # Host
-    host = _h.get("host")
+    host = None if (_v := _h.get(b"host")) is None else _v.decode("latin-1")
     # Forwarded
-    forwarded = _h.get("forwarded")
+    forwarded = None if (_v := _h.get(b"forwarded")) is None else _v.decode("latin-1")
     # X-Forwarded-Host
-    x_forwarded_host = _h.get("x-forwarded-host")
+    x_forwarded_host = None if (_v := _h.get(b"x-forwarded-host")) is None else _v.decode("latin-1")
     # X-Forwarded-Proto
-    x_forwarded_proto = _h.get("x-forwarded-proto")
+    x_forwarded_proto = (
+        None if (_v := _h.get(b"x-forwarded-proto")) is None else _v.decode("latin-1")
+    )
     # X-Forwarded-Prefix
-    x_forwarded_prefix = _h.get("x-forwarded-prefix")
+    x_forwarded_prefix = (
+        None if (_v := _h.get(b"x-forwarded-prefix")) is None else _v.decode("latin-1")
+    )
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
-    return CreatePayload.model_construct(
-        tus_resumable=tus_resumable,
-        upload_length=upload_length,
-        upload_defer_length=upload_defer_length,
-        upload_metadata=upload_metadata,
-        upload_concat=upload_concat,
-        upload_checksum=upload_checksum,
-        content_type=content_type,
-        content_length=content_length,
-        trailer=trailer,
-        host=host,
-        forwarded=forwarded,
-        x_forwarded_host=x_forwarded_host,
-        x_forwarded_proto=x_forwarded_proto,
-        x_forwarded_prefix=x_forwarded_prefix,
+    return rt.construct(
+        CreatePayload,
+        {
+            "tus_resumable": tus_resumable,
+            "upload_length": upload_length,
+            "upload_defer_length": upload_defer_length,
+            "upload_metadata": upload_metadata,
+            "upload_concat": upload_concat,
+            "upload_checksum": upload_checksum,
+            "content_type": content_type,
+            "content_length": content_length,
+            "trailer": trailer,
+            "host": host,
+            "forwarded": forwarded,
+            "x_forwarded_host": x_forwarded_host,
+            "x_forwarded_proto": x_forwarded_proto,
+            "x_forwarded_prefix": x_forwarded_prefix,
+        },
     )
 
 
@@ -205,29 +237,33 @@ def decode_create_trailers(_h: dict[str, str]) -> dict[str, Any]:
     return _trailers
 
 
-def encode_create(result: CreateResult) -> Response:
-    """The create response: declared status, headers and body."""
-    _headers: dict[str, str] = {"Tus-Resumable": "1.0.0"}
-    _headers["Location"] = result.location
+async def encode_create(result: CreateResult, send: Send) -> None:
+    """Send the create response: declared status, headers, body."""
+    _headers = list(_CREATE_201)
+    _headers.append((b"location", result.location.encode("latin-1")))
     if result.upload_offset is not None:
-        _headers["Upload-Offset"] = str(result.upload_offset)
+        _headers.append((b"upload-offset", str(result.upload_offset).encode("latin-1")))
     if result.upload_expires is not None:
-        _headers["Upload-Expires"] = result.upload_expires
-    return Response(status_code=201, headers=_headers)
+        _headers.append((b"upload-expires", result.upload_expires.encode("latin-1")))
+    await send({"type": "http.response.start", "status": 201, "headers": _headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
-def encode_create_error(exc: rt.ServiceError) -> Response:
-    """A declared error of create: status, headers, JSON body."""
-    return rt.error_response(exc, _CREATE_CONST)
+async def encode_create_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+    """Send a declared error of create: status, headers, JSON body."""
+    await rt.send_error(send, exc, _CREATE_CONST, head)
 
 
 # -- head: HEAD /{id}
 
 
-def decode_head(request: Request) -> HeadPayload:
-    """The head payload read from the request, every value checked."""
-    _h = rt.header_dict(request)
-    _params = request.path_params
+def decode_head(scope: Scope) -> HeadPayload:
+    """The head payload read from the ASGI scope, every value checked."""
+    _b_tus_resumable: bytes | None = None
+    for _k, _v in scope["headers"]:
+        if _k == b"tus-resumable":
+            _b_tus_resumable = _v
+    _params = scope["path_params"]
     # id
     id = _params.get("id")
     if id is None:
@@ -235,44 +271,45 @@ def decode_head(request: Request) -> HeadPayload:
     elif _ID_PATTERN.search(id) is None:
         raise NotFound("id must match ^[A-Za-z0-9_-]{1,128}$")
     # Tus-Resumable
-    tus_resumable = _h.get("tus-resumable")
+    tus_resumable = None if _b_tus_resumable is None else _b_tus_resumable.decode("latin-1")
     if tus_resumable is None:
         raise UnsupportedVersion("Tus-Resumable is missing")
     elif tus_resumable not in _TUS_RESUMABLE_ENUM:
         raise UnsupportedVersion("Tus-Resumable must be one of: 1.0.0")
-    return HeadPayload.model_construct(id=id, tus_resumable=tus_resumable)
+    return rt.construct(HeadPayload, {"id": id, "tus_resumable": tus_resumable})
 
 
-def encode_head(result: HeadResult) -> Response:
-    """The head response: declared status, headers and body."""
-    _headers: dict[str, str] = {"Tus-Resumable": "1.0.0", "Cache-Control": "no-store"}
+async def encode_head(result: HeadResult, send: Send) -> None:
+    """Send the head response: declared status, headers, body."""
+    _headers = list(_HEAD_200)
     if result.upload_offset is not None:
-        _headers["Upload-Offset"] = str(result.upload_offset)
+        _headers.append((b"upload-offset", str(result.upload_offset).encode("latin-1")))
     if result.upload_length is not None:
-        _headers["Upload-Length"] = str(result.upload_length)
+        _headers.append((b"upload-length", str(result.upload_length).encode("latin-1")))
     if result.upload_defer_length is not None:
-        _headers["Upload-Defer-Length"] = result.upload_defer_length
+        _headers.append((b"upload-defer-length", result.upload_defer_length.encode("latin-1")))
     if result.upload_metadata is not None:
-        _headers["Upload-Metadata"] = result.upload_metadata
+        _headers.append((b"upload-metadata", result.upload_metadata.encode("latin-1")))
     if result.upload_concat is not None:
-        _headers["Upload-Concat"] = result.upload_concat
+        _headers.append((b"upload-concat", result.upload_concat.encode("latin-1")))
     if result.upload_expires is not None:
-        _headers["Upload-Expires"] = result.upload_expires
-    return Response(status_code=200, headers=_headers)
+        _headers.append((b"upload-expires", result.upload_expires.encode("latin-1")))
+    await send({"type": "http.response.start", "status": 200, "headers": _headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
-def encode_head_error(exc: rt.ServiceError) -> Response:
-    """A declared error of head: status, headers, JSON body."""
-    return rt.error_response(exc, _HEAD_CONST)
+async def encode_head_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+    """Send a declared error of head: status, headers, JSON body."""
+    await rt.send_error(send, exc, _HEAD_CONST, head)
 
 
 # -- patch: PATCH /{id}
 
 
-def decode_patch(request: Request) -> PatchPayload:
-    """The patch payload read from the request, every value checked."""
-    _h = rt.header_dict(request)
-    _params = request.path_params
+def decode_patch(scope: Scope) -> PatchPayload:
+    """The patch payload read from the ASGI scope, every value checked."""
+    _h: dict[bytes, bytes] = dict(scope["headers"])
+    _params = scope["path_params"]
     _problems: list[tuple[str, str, str]] = []
     # id
     id = _params.get("id")
@@ -281,53 +318,56 @@ def decode_patch(request: Request) -> PatchPayload:
     elif _ID_PATTERN.search(id) is None:
         raise NotFound("id must match ^[A-Za-z0-9_-]{1,128}$")
     # Tus-Resumable
-    tus_resumable = _h.get("tus-resumable")
+    tus_resumable = None if (_v := _h.get(b"tus-resumable")) is None else _v.decode("latin-1")
     if tus_resumable is None:
         raise UnsupportedVersion("Tus-Resumable is missing")
     elif tus_resumable not in _TUS_RESUMABLE_ENUM:
         raise UnsupportedVersion("Tus-Resumable must be one of: 1.0.0")
     # Upload-Offset
     upload_offset: int | None = None
-    _raw = _h.get("upload-offset")
+    _raw = None if (_v := _h.get(b"upload-offset")) is None else _v.decode("latin-1")
     if _raw is None:
         _problems.append(("header", "Upload-Offset", "is required"))
     elif (upload_offset := rt.parse_int(_raw)) is None or upload_offset < 0:
         _problems.append(("header", "Upload-Offset", "must be an integer >= 0"))
     # Content-Type
-    content_type = _h.get("content-type")
+    content_type = None if (_v := _h.get(b"content-type")) is None else _v.decode("latin-1")
     if content_type is None:
         raise UnsupportedMediaType("Content-Type is missing")
     elif content_type not in _CONTENT_TYPE_ENUM:
         raise UnsupportedMediaType("Content-Type must be one of: application/offset+octet-stream")
     # Upload-Length
     upload_length: int | None = None
-    _raw = _h.get("upload-length")
+    _raw = None if (_v := _h.get(b"upload-length")) is None else _v.decode("latin-1")
     if _raw is not None and ((upload_length := rt.parse_int(_raw)) is None or upload_length < 0):
         _problems.append(("header", "Upload-Length", "must be an integer >= 0"))
     # Upload-Checksum
-    upload_checksum = _h.get("upload-checksum")
+    upload_checksum = None if (_v := _h.get(b"upload-checksum")) is None else _v.decode("latin-1")
     if upload_checksum is not None and (_UPLOAD_CHECKSUM_PATTERN.search(upload_checksum) is None):
         _problems.append(
             ("header", "Upload-Checksum", "must match ^[A-Za-z0-9-]+ [A-Za-z0-9+/=]*$")
         )
     # Content-Length
     content_length: int | None = None
-    _raw = _h.get("content-length")
+    _raw = None if (_v := _h.get(b"content-length")) is None else _v.decode("latin-1")
     if _raw is not None and ((content_length := rt.parse_int(_raw)) is None or content_length < 0):
         _problems.append(("header", "Content-Length", "must be an integer >= 0"))
     # Trailer
-    trailer = _h.get("trailer")
+    trailer = None if (_v := _h.get(b"trailer")) is None else _v.decode("latin-1")
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
-    return PatchPayload.model_construct(
-        id=id,
-        tus_resumable=tus_resumable,
-        upload_offset=upload_offset,
-        content_type=content_type,
-        upload_length=upload_length,
-        upload_checksum=upload_checksum,
-        content_length=content_length,
-        trailer=trailer,
+    return rt.construct(
+        PatchPayload,
+        {
+            "id": id,
+            "tus_resumable": tus_resumable,
+            "upload_offset": upload_offset,
+            "content_type": content_type,
+            "upload_length": upload_length,
+            "upload_checksum": upload_checksum,
+            "content_length": content_length,
+            "trailer": trailer,
+        },
     )
 
 
@@ -347,27 +387,31 @@ def decode_patch_trailers(_h: dict[str, str]) -> dict[str, Any]:
     return _trailers
 
 
-def encode_patch(result: PatchResult) -> Response:
-    """The patch response: declared status, headers and body."""
-    _headers: dict[str, str] = {"Tus-Resumable": "1.0.0"}
-    _headers["Upload-Offset"] = str(result.upload_offset)
+async def encode_patch(result: PatchResult, send: Send) -> None:
+    """Send the patch response: declared status, headers, body."""
+    _headers = list(_PATCH_204)
+    _headers.append((b"upload-offset", str(result.upload_offset).encode("latin-1")))
     if result.upload_expires is not None:
-        _headers["Upload-Expires"] = result.upload_expires
-    return Response(status_code=204, headers=_headers)
+        _headers.append((b"upload-expires", result.upload_expires.encode("latin-1")))
+    await send({"type": "http.response.start", "status": 204, "headers": _headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
-def encode_patch_error(exc: rt.ServiceError) -> Response:
-    """A declared error of patch: status, headers, JSON body."""
-    return rt.error_response(exc, _PATCH_CONST)
+async def encode_patch_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+    """Send a declared error of patch: status, headers, JSON body."""
+    await rt.send_error(send, exc, _PATCH_CONST, head)
 
 
 # -- delete: DELETE /{id}
 
 
-def decode_delete(request: Request) -> DeletePayload:
-    """The delete payload read from the request, every value checked."""
-    _h = rt.header_dict(request)
-    _params = request.path_params
+def decode_delete(scope: Scope) -> DeletePayload:
+    """The delete payload read from the ASGI scope, every value checked."""
+    _b_tus_resumable: bytes | None = None
+    for _k, _v in scope["headers"]:
+        if _k == b"tus-resumable":
+            _b_tus_resumable = _v
+    _params = scope["path_params"]
     # id
     id = _params.get("id")
     if id is None:
@@ -375,32 +419,33 @@ def decode_delete(request: Request) -> DeletePayload:
     elif _ID_PATTERN.search(id) is None:
         raise NotFound("id must match ^[A-Za-z0-9_-]{1,128}$")
     # Tus-Resumable
-    tus_resumable = _h.get("tus-resumable")
+    tus_resumable = None if _b_tus_resumable is None else _b_tus_resumable.decode("latin-1")
     if tus_resumable is None:
         raise UnsupportedVersion("Tus-Resumable is missing")
     elif tus_resumable not in _TUS_RESUMABLE_ENUM:
         raise UnsupportedVersion("Tus-Resumable must be one of: 1.0.0")
-    return DeletePayload.model_construct(id=id, tus_resumable=tus_resumable)
+    return rt.construct(DeletePayload, {"id": id, "tus_resumable": tus_resumable})
 
 
-def encode_delete(result: DeleteResult) -> Response:
-    """The delete response: declared status, headers and body."""
-    _headers: dict[str, str] = {"Tus-Resumable": "1.0.0"}
-    return Response(status_code=204, headers=_headers)
+async def encode_delete(result: DeleteResult, send: Send) -> None:
+    """Send the delete response: declared status, headers, body."""
+    _headers = list(_DELETE_204)
+    await send({"type": "http.response.start", "status": 204, "headers": _headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
-def encode_delete_error(exc: rt.ServiceError) -> Response:
-    """A declared error of delete: status, headers, JSON body."""
-    return rt.error_response(exc, _DELETE_CONST)
+async def encode_delete_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+    """Send a declared error of delete: status, headers, JSON body."""
+    await rt.send_error(send, exc, _DELETE_CONST, head)
 
 
 # -- get: GET /{id}
 
 
-def decode_get(request: Request) -> GetPayload:
-    """The get payload read from the request, every value checked."""
-    _h = rt.header_dict(request)
-    _params = request.path_params
+def decode_get(scope: Scope) -> GetPayload:
+    """The get payload read from the ASGI scope, every value checked."""
+    _h: dict[bytes, bytes] = dict(scope["headers"])
+    _params = scope["path_params"]
     _problems: list[tuple[str, str, str]] = []
     # id
     id = _params.get("id")
@@ -409,32 +454,39 @@ def decode_get(request: Request) -> GetPayload:
     elif _ID_PATTERN.search(id) is None:
         raise NotFound("id must match ^[A-Za-z0-9_-]{1,128}$")
     # Tus-Resumable
-    tus_resumable = _h.get("tus-resumable")
+    tus_resumable = None if (_v := _h.get(b"tus-resumable")) is None else _v.decode("latin-1")
     if tus_resumable is not None and (tus_resumable not in _TUS_RESUMABLE_ENUM):
         _problems.append(("header", "Tus-Resumable", "must be one of: 1.0.0"))
     # Range
-    range = _h.get("range")
+    range = None if (_v := _h.get(b"range")) is None else _v.decode("latin-1")
     # If-Range
-    if_range = _h.get("if-range")
+    if_range = None if (_v := _h.get(b"if-range")) is None else _v.decode("latin-1")
     # If-Match
-    if_match = _h.get("if-match")
+    if_match = None if (_v := _h.get(b"if-match")) is None else _v.decode("latin-1")
     # If-None-Match
-    if_none_match = _h.get("if-none-match")
+    if_none_match = None if (_v := _h.get(b"if-none-match")) is None else _v.decode("latin-1")
     # If-Modified-Since
-    if_modified_since = _h.get("if-modified-since")
+    if_modified_since = (
+        None if (_v := _h.get(b"if-modified-since")) is None else _v.decode("latin-1")
+    )
     # If-Unmodified-Since
-    if_unmodified_since = _h.get("if-unmodified-since")
+    if_unmodified_since = (
+        None if (_v := _h.get(b"if-unmodified-since")) is None else _v.decode("latin-1")
+    )
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
-    return GetPayload.model_construct(
-        id=id,
-        tus_resumable=tus_resumable,
-        range=range,
-        if_range=if_range,
-        if_match=if_match,
-        if_none_match=if_none_match,
-        if_modified_since=if_modified_since,
-        if_unmodified_since=if_unmodified_since,
+    return rt.construct(
+        GetPayload,
+        {
+            "id": id,
+            "tus_resumable": tus_resumable,
+            "range": range,
+            "if_range": if_range,
+            "if_match": if_match,
+            "if_none_match": if_none_match,
+            "if_modified_since": if_modified_since,
+            "if_unmodified_since": if_unmodified_since,
+        },
     )
 
 
@@ -496,9 +548,9 @@ def encode_get(result: GetResult) -> Response:
     return Response(status_code=304, headers=_headers)
 
 
-def encode_get_error(exc: rt.ServiceError) -> Response:
-    """A declared error of get: status, headers, JSON body."""
-    return rt.error_response(exc, _GET_CONST)
+async def encode_get_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+    """Send a declared error of get: status, headers, JSON body."""
+    await rt.send_error(send, exc, _GET_CONST, head)
 
 
 def make_router(service: Service, *, base_path: str = "/files") -> APIRouter:
@@ -506,131 +558,118 @@ def make_router(service: Service, *, base_path: str = "/files") -> APIRouter:
     prefix = base_path.rstrip("/")
     router = APIRouter()
 
-    async def options(request: Request) -> Response:
+    async def options(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            payload = decode_options(request)
+            payload = decode_options(scope)
             result = await service.options(payload)
-            return encode_options(result)
+            await encode_options(result, send)
         except rt.ServiceError as exc:
-            return encode_options_error(exc)
+            await encode_options_error(exc, send, rt.is_head(scope))
         except ClientDisconnect:
-            return Response(status_code=400)
+            await rt.send_empty(send, 400)
         except Exception:
             logger.exception("tus.options failed")
-            return rt.internal_error(_OPTIONS_CONST)
+            await rt.send_internal_error(send, _OPTIONS_CONST, rt.is_head(scope))
 
-    async def options_upload(request: Request) -> Response:
+    async def options_upload(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            payload = decode_options_upload(request)
+            payload = decode_options_upload(scope)
             result = await service.options_upload(payload)
-            return encode_options_upload(result)
+            await encode_options_upload(result, send)
         except rt.ServiceError as exc:
-            return encode_options_upload_error(exc)
+            await encode_options_upload_error(exc, send, rt.is_head(scope))
         except ClientDisconnect:
-            return Response(status_code=400)
+            await rt.send_empty(send, 400)
         except Exception:
             logger.exception("tus.options_upload failed")
-            return rt.internal_error(_OPTIONS_UPLOAD_CONST)
+            await rt.send_internal_error(send, _OPTIONS_UPLOAD_CONST, rt.is_head(scope))
 
-    async def create(request: Request) -> Response:
+    async def create(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            payload = decode_create(request)
-            body = rt.BodyStream(request, decode_create_trailers)
+            payload = decode_create(scope)
+            body = rt.BodyStream(scope, receive, decode_create_trailers)
             result = await service.create(payload, body)
-            return encode_create(result)
+            await encode_create(result, send)
         except rt.ServiceError as exc:
-            return encode_create_error(exc)
+            await encode_create_error(exc, send, rt.is_head(scope))
         except ClientDisconnect:
-            return Response(status_code=400)
+            await rt.send_empty(send, 400)
         except Exception:
             logger.exception("tus.create failed")
-            return rt.internal_error(_CREATE_CONST)
+            await rt.send_internal_error(send, _CREATE_CONST, rt.is_head(scope))
 
-    async def head(request: Request) -> Response:
+    async def head(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            payload = decode_head(request)
+            payload = decode_head(scope)
             result = await service.head(payload)
-            return encode_head(result)
+            await encode_head(result, send)
         except rt.ServiceError as exc:
-            return encode_head_error(exc)
+            await encode_head_error(exc, send, rt.is_head(scope))
         except ClientDisconnect:
-            return Response(status_code=400)
+            await rt.send_empty(send, 400)
         except Exception:
             logger.exception("tus.head failed")
-            return rt.internal_error(_HEAD_CONST)
+            await rt.send_internal_error(send, _HEAD_CONST, rt.is_head(scope))
 
-    async def patch(request: Request) -> Response:
+    async def patch(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            payload = decode_patch(request)
-            body = rt.BodyStream(request, decode_patch_trailers)
+            payload = decode_patch(scope)
+            body = rt.BodyStream(scope, receive, decode_patch_trailers)
             result = await service.patch(payload, body)
-            return encode_patch(result)
+            await encode_patch(result, send)
         except rt.ServiceError as exc:
-            return encode_patch_error(exc)
+            await encode_patch_error(exc, send, rt.is_head(scope))
         except ClientDisconnect:
-            return Response(status_code=400)
+            await rt.send_empty(send, 400)
         except Exception:
             logger.exception("tus.patch failed")
-            return rt.internal_error(_PATCH_CONST)
+            await rt.send_internal_error(send, _PATCH_CONST, rt.is_head(scope))
 
-    async def delete(request: Request) -> Response:
+    async def delete(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            payload = decode_delete(request)
+            payload = decode_delete(scope)
             result = await service.delete(payload)
-            return encode_delete(result)
+            await encode_delete(result, send)
         except rt.ServiceError as exc:
-            return encode_delete_error(exc)
+            await encode_delete_error(exc, send, rt.is_head(scope))
         except ClientDisconnect:
-            return Response(status_code=400)
+            await rt.send_empty(send, 400)
         except Exception:
             logger.exception("tus.delete failed")
-            return rt.internal_error(_DELETE_CONST)
+            await rt.send_internal_error(send, _DELETE_CONST, rt.is_head(scope))
 
-    async def get(request: Request) -> Response:
+    async def get(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            payload = decode_get(request)
+            payload = decode_get(scope)
             result = await service.get(payload)
-            return encode_get(result)
+            response = encode_get(result)
         except rt.ServiceError as exc:
-            return encode_get_error(exc)
+            await encode_get_error(exc, send, rt.is_head(scope))
         except ClientDisconnect:
-            return Response(status_code=400)
+            await rt.send_empty(send, 400)
         except Exception:
             logger.exception("tus.get failed")
-            return rt.internal_error(_GET_CONST)
+            await rt.send_internal_error(send, _GET_CONST, rt.is_head(scope))
+        else:
+            await response(scope, receive, send)
 
-    _table_0 = {"OPTIONS": options, "POST": create}
-
-    async def _route_0(request: Request) -> Response:
-        handler = rt.resolve_method(request, b"x-http-method-override", _table_0)
-        if handler is None:
-            return rt.method_not_allowed(_table_0)
-        response: Response = await handler(request)
-        return response
-
+    _route_0 = rt.Dispatch({"OPTIONS": options, "POST": create}, b"x-http-method-override")
     for path in rt.route_paths(prefix, "/"):
-        router.add_route(path, _route_0, methods=["OPTIONS", "POST"], include_in_schema=False)
+        router.routes.append(
+            Route(path, _route_0, methods=["OPTIONS", "POST"], include_in_schema=False)
+        )
 
-    _table_1 = {
-        "OPTIONS": options_upload,
-        "HEAD": head,
-        "PATCH": patch,
-        "DELETE": delete,
-        "GET": get,
-    }
-
-    async def _route_1(request: Request) -> Response:
-        handler = rt.resolve_method(request, b"x-http-method-override", _table_1)
-        if handler is None:
-            return rt.method_not_allowed(_table_1)
-        response: Response = await handler(request)
-        return response
-
+    _route_1 = rt.Dispatch(
+        {"OPTIONS": options_upload, "HEAD": head, "PATCH": patch, "DELETE": delete, "GET": get},
+        b"x-http-method-override",
+    )
     for path in rt.route_paths(prefix, "/{id}"):
-        router.add_route(
-            path,
-            _route_1,
-            methods=["OPTIONS", "HEAD", "PATCH", "DELETE", "GET", "POST"],
-            include_in_schema=False,
+        router.routes.append(
+            Route(
+                path,
+                _route_1,
+                methods=["OPTIONS", "HEAD", "PATCH", "DELETE", "GET", "POST"],
+                include_in_schema=False,
+            )
         )
     return router

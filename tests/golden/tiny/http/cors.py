@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
+
+from tusgen.runtime import CorsMiddleware
 
 ALLOW_METHODS: tuple[str, ...] = ("GET", "PUT")
 ALLOW_HEADERS: tuple[str, ...] = ()
@@ -18,9 +19,12 @@ DEFAULT_ORIGINS: tuple[str, ...] = ("https://app.example",)
 
 
 def cors_middleware(origins: Sequence[str] | None = None) -> Middleware:
-    """Starlette's CORSMiddleware with this policy; `origins` overrides the default."""
+    """`tusgen.runtime.CorsMiddleware` with this policy; `origins` overrides the default.
+
+    Requests without an `Origin` header pass through it untouched.
+    """
     return Middleware(
-        CORSMiddleware,
+        CorsMiddleware,
         allow_origins=list(DEFAULT_ORIGINS if origins is None else origins),
         allow_methods=list(ALLOW_METHODS),
         allow_headers=list(ALLOW_HEADERS),

@@ -2,8 +2,10 @@
 # $ tusgen generate tests/generator/fixtures/streams.py --out tests/golden/streams
 """HTTP server of the streams service: `make_router(service)` mounts every method.
 
-Decoders read headers themselves and answer the design's errors (one 400 listing every
-problem, or the error an attribute names with `on_invalid`); bodies are streamed.
+Endpoints are raw ASGI callables (no Request or Response objects): decoders read the
+declared headers from the scope in one pass and answer the design's errors (one 400
+listing every problem, or the error an attribute names with `on_invalid`); encoders send
+the ASGI messages with precomputed constant headers; bodies are streamed.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import logging
 import re
 
 from fastapi import APIRouter
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from tusgen import runtime as rt
 
@@ -32,86 +36,105 @@ from ...streams.service import (
 
 logger = logging.getLogger(__name__)
 
-_CREATE_CONST: tuple[tuple[str, str], ...] = ()
-_PUT_CONST: tuple[tuple[str, str], ...] = ()
+_CREATE_201: tuple[tuple[bytes, bytes], ...] = ()
+_CREATE_CONST: tuple[tuple[bytes, bytes], ...] = ()
+_PUT_201: tuple[tuple[bytes, bytes], ...] = ()
+_PUT_CONST: tuple[tuple[bytes, bytes], ...] = ()
 _ID_PATTERN = re.compile("^[0-9a-f-]{36}$")
-_GET_CONST: tuple[tuple[str, str], ...] = ()
-_DELETE_CONST: tuple[tuple[str, str], ...] = ()
+_GET_CONST: tuple[tuple[bytes, bytes], ...] = ()
+_DELETE_200: tuple[tuple[bytes, bytes], ...] = ()
+_DELETE_CONST: tuple[tuple[bytes, bytes], ...] = ()
 
 
 # -- create: POST /
 
 
-def decode_create(request: Request) -> CreatePayload:
-    """The create payload read from the request, every value checked."""
-    _h = rt.header_dict(request)
+def decode_create(scope: Scope) -> CreatePayload:
+    """The create payload read from the ASGI scope, every value checked."""
+    _b_content_type: bytes | None = None
+    _b_content_length: bytes | None = None
+    for _k, _v in scope["headers"]:
+        if _k == b"content-type":
+            _b_content_type = _v
+        elif _k == b"content-length":
+            _b_content_length = _v
     _problems: list[tuple[str, str, str]] = []
     # Content-Type
-    content_type = _h.get("content-type")
+    content_type = None if _b_content_type is None else _b_content_type.decode("latin-1")
     # Content-Length
     content_length: int | None = None
-    _raw = _h.get("content-length")
+    _raw = None if _b_content_length is None else _b_content_length.decode("latin-1")
     if _raw is not None and ((content_length := rt.parse_int(_raw)) is None or content_length < 0):
         _problems.append(("header", "Content-Length", "must be an integer >= 0"))
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
-    return CreatePayload.model_construct(content_type=content_type, content_length=content_length)
+    return rt.construct(
+        CreatePayload, {"content_type": content_type, "content_length": content_length}
+    )
 
 
-def encode_create(result: CreateResult) -> Response:
-    """The create response: declared status, headers and body."""
-    _headers: dict[str, str] = {}
-    return rt.json_response(201, _headers, result.body)
+async def encode_create(result: CreateResult, send: Send, head: bool) -> None:
+    """Send the create response: declared status, headers, body."""
+    _headers = list(_CREATE_201)
+    await rt.send_json(send, 201, _headers, result.body, head)
 
 
-def encode_create_error(exc: rt.ServiceError) -> Response:
-    """A declared error of create: status, headers, JSON body."""
-    return rt.error_response(exc, _CREATE_CONST)
+async def encode_create_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+    """Send a declared error of create: status, headers, JSON body."""
+    await rt.send_error(send, exc, _CREATE_CONST, head)
 
 
 # -- put: PUT /
 
 
-def decode_put(request: Request) -> PutPayload:
-    """The put payload read from the request, every value checked."""
-    _h = rt.header_dict(request)
+def decode_put(scope: Scope) -> PutPayload:
+    """The put payload read from the ASGI scope, every value checked."""
+    _b_content_type: bytes | None = None
+    _b_content_length: bytes | None = None
+    for _k, _v in scope["headers"]:
+        if _k == b"content-type":
+            _b_content_type = _v
+        elif _k == b"content-length":
+            _b_content_length = _v
     _problems: list[tuple[str, str, str]] = []
     # Content-Type
-    content_type = _h.get("content-type")
+    content_type = None if _b_content_type is None else _b_content_type.decode("latin-1")
     # Content-Length
     content_length: int | None = None
-    _raw = _h.get("content-length")
+    _raw = None if _b_content_length is None else _b_content_length.decode("latin-1")
     if _raw is not None and ((content_length := rt.parse_int(_raw)) is None or content_length < 0):
         _problems.append(("header", "Content-Length", "must be an integer >= 0"))
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
-    return PutPayload.model_construct(content_type=content_type, content_length=content_length)
+    return rt.construct(
+        PutPayload, {"content_type": content_type, "content_length": content_length}
+    )
 
 
-def encode_put(result: PutResult) -> Response:
-    """The put response: declared status, headers and body."""
-    _headers: dict[str, str] = {}
-    return rt.json_response(201, _headers, result.body)
+async def encode_put(result: PutResult, send: Send, head: bool) -> None:
+    """Send the put response: declared status, headers, body."""
+    _headers = list(_PUT_201)
+    await rt.send_json(send, 201, _headers, result.body, head)
 
 
-def encode_put_error(exc: rt.ServiceError) -> Response:
-    """A declared error of put: status, headers, JSON body."""
-    return rt.error_response(exc, _PUT_CONST)
+async def encode_put_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+    """Send a declared error of put: status, headers, JSON body."""
+    await rt.send_error(send, exc, _PUT_CONST, head)
 
 
 # -- get: GET /{id}
 
 
-def decode_get(request: Request) -> GetPayload:
-    """The get payload read from the request, every value checked."""
-    _params = request.path_params
+def decode_get(scope: Scope) -> GetPayload:
+    """The get payload read from the ASGI scope, every value checked."""
+    _params = scope["path_params"]
     # id
     id = _params.get("id")
     if id is None:
         raise NotFound("id is missing")
     elif _ID_PATTERN.search(id) is None:
         raise NotFound("id must match ^[0-9a-f-]{36}$")
-    return GetPayload.model_construct(id=id)
+    return rt.construct(GetPayload, {"id": id})
 
 
 def encode_get(result: GetResult) -> Response:
@@ -129,35 +152,35 @@ def encode_get(result: GetResult) -> Response:
     )
 
 
-def encode_get_error(exc: rt.ServiceError) -> Response:
-    """A declared error of get: status, headers, JSON body."""
-    return rt.error_response(exc, _GET_CONST)
+async def encode_get_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+    """Send a declared error of get: status, headers, JSON body."""
+    await rt.send_error(send, exc, _GET_CONST, head)
 
 
 # -- delete: DELETE /{id}
 
 
-def decode_delete(request: Request) -> DeletePayload:
-    """The delete payload read from the request, every value checked."""
-    _params = request.path_params
+def decode_delete(scope: Scope) -> DeletePayload:
+    """The delete payload read from the ASGI scope, every value checked."""
+    _params = scope["path_params"]
     # id
     id = _params.get("id")
     if id is None:
         raise NotFound("id is missing")
     elif _ID_PATTERN.search(id) is None:
         raise NotFound("id must match ^[0-9a-f-]{36}$")
-    return DeletePayload.model_construct(id=id)
+    return rt.construct(DeletePayload, {"id": id})
 
 
-def encode_delete(result: DeleteResult) -> Response:
-    """The delete response: declared status, headers and body."""
-    _headers: dict[str, str] = {}
-    return rt.json_response(200, _headers, result.body)
+async def encode_delete(result: DeleteResult, send: Send, head: bool) -> None:
+    """Send the delete response: declared status, headers, body."""
+    _headers = list(_DELETE_200)
+    await rt.send_json(send, 200, _headers, result.body, head)
 
 
-def encode_delete_error(exc: rt.ServiceError) -> Response:
-    """A declared error of delete: status, headers, JSON body."""
-    return rt.error_response(exc, _DELETE_CONST)
+async def encode_delete_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+    """Send a declared error of delete: status, headers, JSON body."""
+    await rt.send_error(send, exc, _DELETE_CONST, head)
 
 
 def make_router(service: Service, *, base_path: str = "/v1/streams") -> APIRouter:
@@ -165,81 +188,71 @@ def make_router(service: Service, *, base_path: str = "/v1/streams") -> APIRoute
     prefix = base_path.rstrip("/")
     router = APIRouter()
 
-    async def create(request: Request) -> Response:
+    async def create(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            payload = decode_create(request)
-            body = rt.BodyStream(request)
+            payload = decode_create(scope)
+            body = rt.BodyStream(scope, receive)
             result = await service.create(payload, body)
-            return encode_create(result)
+            await encode_create(result, send, rt.is_head(scope))
         except rt.ServiceError as exc:
-            return encode_create_error(exc)
+            await encode_create_error(exc, send, rt.is_head(scope))
         except ClientDisconnect:
-            return Response(status_code=400)
+            await rt.send_empty(send, 400)
         except Exception:
             logger.exception("streams.create failed")
-            return rt.internal_error(_CREATE_CONST)
+            await rt.send_internal_error(send, _CREATE_CONST, rt.is_head(scope))
 
-    async def put(request: Request) -> Response:
+    async def put(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            payload = decode_put(request)
-            body = rt.BodyStream(request)
+            payload = decode_put(scope)
+            body = rt.BodyStream(scope, receive)
             result = await service.put(payload, body)
-            return encode_put(result)
+            await encode_put(result, send, rt.is_head(scope))
         except rt.ServiceError as exc:
-            return encode_put_error(exc)
+            await encode_put_error(exc, send, rt.is_head(scope))
         except ClientDisconnect:
-            return Response(status_code=400)
+            await rt.send_empty(send, 400)
         except Exception:
             logger.exception("streams.put failed")
-            return rt.internal_error(_PUT_CONST)
+            await rt.send_internal_error(send, _PUT_CONST, rt.is_head(scope))
 
-    async def get(request: Request) -> Response:
+    async def get(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            payload = decode_get(request)
+            payload = decode_get(scope)
             result = await service.get(payload)
-            return encode_get(result)
+            response = encode_get(result)
         except rt.ServiceError as exc:
-            return encode_get_error(exc)
+            await encode_get_error(exc, send, rt.is_head(scope))
         except ClientDisconnect:
-            return Response(status_code=400)
+            await rt.send_empty(send, 400)
         except Exception:
             logger.exception("streams.get failed")
-            return rt.internal_error(_GET_CONST)
+            await rt.send_internal_error(send, _GET_CONST, rt.is_head(scope))
+        else:
+            await response(scope, receive, send)
 
-    async def delete(request: Request) -> Response:
+    async def delete(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            payload = decode_delete(request)
+            payload = decode_delete(scope)
             result = await service.delete(payload)
-            return encode_delete(result)
+            await encode_delete(result, send, rt.is_head(scope))
         except rt.ServiceError as exc:
-            return encode_delete_error(exc)
+            await encode_delete_error(exc, send, rt.is_head(scope))
         except ClientDisconnect:
-            return Response(status_code=400)
+            await rt.send_empty(send, 400)
         except Exception:
             logger.exception("streams.delete failed")
-            return rt.internal_error(_DELETE_CONST)
+            await rt.send_internal_error(send, _DELETE_CONST, rt.is_head(scope))
 
-    _table_0 = {"POST": create, "PUT": put}
-
-    async def _route_0(request: Request) -> Response:
-        handler = rt.resolve_method(request, b"", _table_0)
-        if handler is None:
-            return rt.method_not_allowed(_table_0)
-        response: Response = await handler(request)
-        return response
-
+    _route_0 = rt.Dispatch({"POST": create, "PUT": put}, b"")
     for path in rt.route_paths(prefix, "/"):
-        router.add_route(path, _route_0, methods=["POST", "PUT"], include_in_schema=False)
+        router.routes.append(
+            Route(path, _route_0, methods=["POST", "PUT"], include_in_schema=False)
+        )
 
-    _table_1 = {"GET": get, "DELETE": delete, "HEAD": get}
-
-    async def _route_1(request: Request) -> Response:
-        handler = rt.resolve_method(request, b"", _table_1)
-        if handler is None:
-            return rt.method_not_allowed(_table_1)
-        response: Response = await handler(request)
-        return response
-
+    _route_1 = rt.Dispatch({"GET": get, "DELETE": delete, "HEAD": get}, b"")
     for path in rt.route_paths(prefix, "/{id}"):
-        router.add_route(path, _route_1, methods=["GET", "DELETE", "HEAD"], include_in_schema=False)
+        router.routes.append(
+            Route(path, _route_1, methods=["GET", "DELETE", "HEAD"], include_in_schema=False)
+        )
     return router

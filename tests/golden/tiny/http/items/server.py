@@ -2,8 +2,10 @@
 # $ tusgen generate tests/generator/fixtures/tiny.py --out tests/golden/tiny
 """HTTP server of the items service: `make_router(service)` mounts every method.
 
-Decoders read headers themselves and answer the design's errors (one 400 listing every
-problem, or the error an attribute names with `on_invalid`); bodies are streamed.
+Endpoints are raw ASGI callables (no Request or Response objects): decoders read the
+declared headers from the scope in one pass and answer the design's errors (one 400
+listing every problem, or the error an attribute names with `on_invalid`); encoders send
+the ASGI messages with precomputed constant headers; bodies are streamed.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import ValidationError
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.requests import ClientDisconnect
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from tusgen import runtime as rt
 
@@ -35,18 +38,21 @@ logger = logging.getLogger(__name__)
 
 _X_MODE_ENUM = frozenset(("fast", "safe"))
 _X_TOKEN_PATTERN = re.compile("^[a-z]{3}$")
-_SHOW_CONST: tuple[tuple[str, str], ...] = (("X-Served-By", "tiny"),)
-_UPLOAD_CONST: tuple[tuple[str, str], ...] = (("X-Served-By", "tiny"),)
-_MAKE_CONST: tuple[tuple[str, str], ...] = ()
+_SHOW_200: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"), (b"content-length", b"0"))
+_SHOW_CONST: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"),)
+_UPLOAD_204: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"),)
+_UPLOAD_CONST: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"),)
+_MAKE_201: tuple[tuple[bytes, bytes], ...] = ()
+_MAKE_CONST: tuple[tuple[bytes, bytes], ...] = ()
 
 
 # -- show: GET /{id}
 
 
-def decode_show(request: Request) -> ShowPayload:
-    """The show payload read from the request, every value checked."""
-    _h = rt.header_dict(request)
-    _params = request.path_params
+def decode_show(scope: Scope) -> ShowPayload:
+    """The show payload read from the ASGI scope, every value checked."""
+    _h: dict[bytes, bytes] = dict(scope["headers"])
+    _params = scope["path_params"]
     _problems: list[tuple[str, str, str]] = []
     # id
     id: int | None = None
@@ -56,44 +62,50 @@ def decode_show(request: Request) -> ShowPayload:
     elif (id := rt.parse_int(_raw)) is None or id < 1:
         raise NotFound("id must be an integer >= 1")
     # X-Mode
-    x_mode = _h.get("x-mode")
+    x_mode = None if (_v := _h.get(b"x-mode")) is None else _v.decode("latin-1")
     if x_mode is None:
         _problems.append(("header", "X-Mode", "is required"))
     elif x_mode not in _X_MODE_ENUM:
         _problems.append(("header", "X-Mode", "must be one of: fast, safe"))
     # X-Flag
     x_flag: bool | None = None
-    _raw = _h.get("x-flag")
+    _raw = None if (_v := _h.get(b"x-flag")) is None else _v.decode("latin-1")
     if _raw is not None and ((x_flag := rt.parse_bool(_raw)) is None):
         _problems.append(("header", "X-Flag", "must be true or false"))
     # X-Token
-    x_token = _h.get("x-token")
+    x_token = None if (_v := _h.get(b"x-token")) is None else _v.decode("latin-1")
     if x_token is not None and (_X_TOKEN_PATTERN.search(x_token) is None):
         _problems.append(("header", "X-Token", "must match ^[a-z]{3}$"))
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
-    return ShowPayload.model_construct(id=id, x_mode=x_mode, x_flag=x_flag, x_token=x_token)
+    return rt.construct(
+        ShowPayload, {"id": id, "x_mode": x_mode, "x_flag": x_flag, "x_token": x_token}
+    )
 
 
-def encode_show(result: ShowResult) -> Response:
-    """The show response: declared status, headers and body."""
-    _headers: dict[str, str] = {"X-Served-By": "tiny"}
-    _headers["X-Count"] = str(result.x_count)
-    return Response(status_code=200, headers=_headers)
+async def encode_show(result: ShowResult, send: Send) -> None:
+    """Send the show response: declared status, headers, body."""
+    _headers = list(_SHOW_200)
+    _headers.append((b"x-count", str(result.x_count).encode("latin-1")))
+    await send({"type": "http.response.start", "status": 200, "headers": _headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
-def encode_show_error(exc: rt.ServiceError) -> Response:
-    """A declared error of show: status, headers, JSON body."""
-    return rt.error_response(exc, _SHOW_CONST)
+async def encode_show_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+    """Send a declared error of show: status, headers, JSON body."""
+    await rt.send_error(send, exc, _SHOW_CONST, head)
 
 
 # -- upload: PUT /{id}
 
 
-def decode_upload(request: Request) -> UploadPayload:
-    """The upload payload read from the request, every value checked."""
-    _h = rt.header_dict(request)
-    _params = request.path_params
+def decode_upload(scope: Scope) -> UploadPayload:
+    """The upload payload read from the ASGI scope, every value checked."""
+    _b_expected: bytes | None = None
+    for _k, _v in scope["headers"]:
+        if _k == b"x-count":
+            _b_expected = _v
+    _params = scope["path_params"]
     _problems: list[tuple[str, str, str]] = []
     # id
     id: int | None = None
@@ -104,14 +116,14 @@ def decode_upload(request: Request) -> UploadPayload:
         _problems.append(("path", "id", "must be an integer >= 1"))
     # X-Count
     expected: int | None = None
-    _raw = _h.get("x-count")
+    _raw = None if _b_expected is None else _b_expected.decode("latin-1")
     if _raw is not None and (
         (expected := rt.parse_int(_raw)) is None or expected < 0 or expected > 1000
     ):
         _problems.append(("header", "X-Count", "must be an integer between 0 and 1000"))
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
-    return UploadPayload.model_construct(id=id, expected=expected)
+    return rt.construct(UploadPayload, {"id": id, "expected": expected})
 
 
 def decode_upload_trailers(_h: dict[str, str]) -> dict[str, Any]:
@@ -128,43 +140,44 @@ def decode_upload_trailers(_h: dict[str, str]) -> dict[str, Any]:
     return _trailers
 
 
-def encode_upload(result: UploadResult) -> Response:
-    """The upload response: declared status, headers and body."""
-    _headers: dict[str, str] = {"X-Served-By": "tiny"}
-    _headers["X-Count"] = str(result.x_count)
-    return Response(status_code=204, headers=_headers)
+async def encode_upload(result: UploadResult, send: Send) -> None:
+    """Send the upload response: declared status, headers, body."""
+    _headers = list(_UPLOAD_204)
+    _headers.append((b"x-count", str(result.x_count).encode("latin-1")))
+    await send({"type": "http.response.start", "status": 204, "headers": _headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
-def encode_upload_error(exc: rt.ServiceError) -> Response:
-    """A declared error of upload: status, headers, JSON body."""
-    return rt.error_response(exc, _UPLOAD_CONST)
+async def encode_upload_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+    """Send a declared error of upload: status, headers, JSON body."""
+    await rt.send_error(send, exc, _UPLOAD_CONST, head)
 
 
 # -- make: POST /
 
 
-def decode_make(request: Request) -> MakePayload:
-    """The make payload read from the request, every value checked."""
+def decode_make(scope: Scope) -> MakePayload:
+    """The make payload read from the ASGI scope, every value checked."""
     return MakePayload.model_construct()
 
 
-async def decode_make_body(request: Request) -> Item:
+async def decode_make_body(receive: Receive) -> Item:
     """The JSON request body, validated."""
     try:
-        return Item.model_validate_json(await request.body())
+        return Item.model_validate_json(await rt.read_body(receive))
     except ValidationError as exc:
         raise rt.with_problems(BadRequest("invalid body"), rt.json_problems(exc)) from None
 
 
-def encode_make(result: MakeResult) -> Response:
-    """The make response: declared status, headers and body."""
-    _headers: dict[str, str] = {}
-    return rt.json_response(201, _headers, result.body)
+async def encode_make(result: MakeResult, send: Send, head: bool) -> None:
+    """Send the make response: declared status, headers, body."""
+    _headers = list(_MAKE_201)
+    await rt.send_json(send, 201, _headers, result.body, head)
 
 
-def encode_make_error(exc: rt.ServiceError) -> Response:
-    """A declared error of make: status, headers, JSON body."""
-    return rt.error_response(exc, _MAKE_CONST)
+async def encode_make_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+    """Send a declared error of make: status, headers, JSON body."""
+    await rt.send_error(send, exc, _MAKE_CONST, head)
 
 
 def make_router(service: Service, *, base_path: str = "/items") -> APIRouter:
@@ -172,68 +185,54 @@ def make_router(service: Service, *, base_path: str = "/items") -> APIRouter:
     prefix = base_path.rstrip("/")
     router = APIRouter()
 
-    async def show(request: Request) -> Response:
+    async def show(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            payload = decode_show(request)
+            payload = decode_show(scope)
             result = await service.show(payload)
-            return encode_show(result)
+            await encode_show(result, send)
         except rt.ServiceError as exc:
-            return encode_show_error(exc)
+            await encode_show_error(exc, send, rt.is_head(scope))
         except ClientDisconnect:
-            return Response(status_code=400)
+            await rt.send_empty(send, 400)
         except Exception:
             logger.exception("items.show failed")
-            return rt.internal_error(_SHOW_CONST)
+            await rt.send_internal_error(send, _SHOW_CONST, rt.is_head(scope))
 
-    async def upload(request: Request) -> Response:
+    async def upload(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            payload = decode_upload(request)
-            body = rt.BodyStream(request, decode_upload_trailers)
+            payload = decode_upload(scope)
+            body = rt.BodyStream(scope, receive, decode_upload_trailers)
             result = await service.upload(payload, body)
-            return encode_upload(result)
+            await encode_upload(result, send)
         except rt.ServiceError as exc:
-            return encode_upload_error(exc)
+            await encode_upload_error(exc, send, rt.is_head(scope))
         except ClientDisconnect:
-            return Response(status_code=400)
+            await rt.send_empty(send, 400)
         except Exception:
             logger.exception("items.upload failed")
-            return rt.internal_error(_UPLOAD_CONST)
+            await rt.send_internal_error(send, _UPLOAD_CONST, rt.is_head(scope))
 
-    async def make(request: Request) -> Response:
+    async def make(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            payload = decode_make(request)
-            body = await decode_make_body(request)
+            payload = decode_make(scope)
+            body = await decode_make_body(receive)
             result = await service.make(payload, body)
-            return encode_make(result)
+            await encode_make(result, send, rt.is_head(scope))
         except rt.ServiceError as exc:
-            return encode_make_error(exc)
+            await encode_make_error(exc, send, rt.is_head(scope))
         except ClientDisconnect:
-            return Response(status_code=400)
+            await rt.send_empty(send, 400)
         except Exception:
             logger.exception("items.make failed")
-            return rt.internal_error(_MAKE_CONST)
+            await rt.send_internal_error(send, _MAKE_CONST, rt.is_head(scope))
 
-    _table_0 = {"GET": show, "PUT": upload, "HEAD": show}
-
-    async def _route_0(request: Request) -> Response:
-        handler = rt.resolve_method(request, b"", _table_0)
-        if handler is None:
-            return rt.method_not_allowed(_table_0)
-        response: Response = await handler(request)
-        return response
-
+    _route_0 = rt.Dispatch({"GET": show, "PUT": upload, "HEAD": show}, b"")
     for path in rt.route_paths(prefix, "/{id}"):
-        router.add_route(path, _route_0, methods=["GET", "PUT", "HEAD"], include_in_schema=False)
+        router.routes.append(
+            Route(path, _route_0, methods=["GET", "PUT", "HEAD"], include_in_schema=False)
+        )
 
-    _table_1 = {"POST": make}
-
-    async def _route_1(request: Request) -> Response:
-        handler = rt.resolve_method(request, b"", _table_1)
-        if handler is None:
-            return rt.method_not_allowed(_table_1)
-        response: Response = await handler(request)
-        return response
-
+    _route_1 = rt.Dispatch({"POST": make}, b"")
     for path in rt.route_paths(prefix, "/"):
-        router.add_route(path, _route_1, methods=["POST"], include_in_schema=False)
+        router.routes.append(Route(path, _route_1, methods=["POST"], include_in_schema=False))
     return router
