@@ -83,6 +83,9 @@ def _row(info: UploadInfo) -> tuple[Any, ...]:
     )
 
 
+_STATES = {s.value: s for s in UploadState}  # a dict lookup; calling the enum is slower
+
+
 def _pairs(text: str) -> tuple[tuple[str, str], ...]:
     """JSON [[k, v], ...] -> pairs; most records have none, so skip the parser then."""
     return () if text == "[]" else tuple((k, v) for k, v in json.loads(text))
@@ -101,7 +104,7 @@ def _info(row: tuple[Any, ...]) -> UploadInfo:
         created_at=created,
         updated_at=updated,
         expires_at=expires,
-        state=UploadState(state),
+        state=_STATES[state],
         storage=_pairs(storage),
     )
 

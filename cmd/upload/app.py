@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -16,16 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.routing import Router
 
 from tuskit.gen.http.cors import cors_middleware
 from tuskit.gen.http.tus.server import make_router
 from tuskit.persist.recovery import recover
 from tuskit.persist.sweeper import Sweeper
 
+from .asgi import UploadApp
 from .config import Settings
 from .inflight import Inflight
 from .service import TUS_VERSION, TusService
@@ -36,19 +33,18 @@ log = logging.getLogger("tuskit.upload")
 SignalHandler = Callable[[int, FrameType | None], Any] | int | None
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings) -> UploadApp:
     inflight = Inflight()
+    router = Router()
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_: object) -> AsyncIterator[None]:
         stores = await open_stores(settings)
         if runs_local_recovery(settings):
             await recover(stores)
         service = TusService(stores, settings, inflight=inflight)
-        # The generated router's routes are plain Starlette endpoints: served by a bare
-        # Starlette app, requests skip FastAPI's app-level middleware (measured: HEAD
-        # spends a third of its time there).
-        app.router.routes.extend(make_router(service, base_path=settings.router_base).routes)
+        # The generated routes are raw ASGI endpoints: no FastAPI app around them.
+        router.routes.extend(make_router(service, base_path=settings.router_base).routes)
         # fsync and file creation run in threads. Enough of them let the kernel batch
         # concurrent syncs (journal group commit); too many cost CPU in GIL handoffs.
         asyncio.get_running_loop().set_default_executor(
@@ -65,29 +61,12 @@ def create_app(settings: Settings) -> Starlette:
             await sweeper.stop()
             await stores.close()
 
-    return Starlette(
-        lifespan=lifespan,
-        middleware=[cors_middleware(list(settings.cors_origins))],
-        exception_handlers={StarletteHTTPException: _http_error},
-    )
+    router.lifespan_context = lifespan
+    cors = cors_middleware(list(settings.cors_origins))
+    return UploadApp(router, cors, tus_version=TUS_VERSION)
 
 
-_CODES = {404: "not_found", 405: "method_not_allowed"}
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    """Routing errors (no such path or method) in the service's own JSON shape."""
-    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
-    code = _CODES.get(status, "http_error")
-    message = "no upload at this URL" if status == 404 else str(getattr(exc, "detail", ""))
-    body = json.dumps({"code": code, "message": message}).encode()
-    headers = {"Tus-Resumable": TUS_VERSION}
-    if isinstance(exc, StarletteHTTPException) and exc.headers:
-        headers.update(exc.headers)
-    return Response(body, status_code=status, headers=headers, media_type="application/json")
-
-
-def app_from_env() -> Starlette:
+def app_from_env() -> UploadApp:
     """Factory for uvicorn (`--factory`), so every worker builds the same app."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     return create_app(Settings.from_env())

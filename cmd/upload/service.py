@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 
-from tusgen.runtime import BodyStream
+from tusgen.runtime import BodyStream, construct
 from tuskit.gen.tus import errors
 from tuskit.gen.tus.service import (
     CreatePayload,
@@ -361,13 +361,16 @@ class TusService:
         if await self._settle(info.id):
             info = await self._load(info.id)
         final_done = not info.is_final or info.is_complete
-        return HeadResult.model_construct(  # hot path; fields are typed by construction
-            upload_offset=info.offset if final_done else None,
-            upload_length=info.length,
-            upload_defer_length="1" if info.length is None and not info.is_final else None,
-            upload_metadata=format_metadata(info.metadata),
-            upload_concat=self._concat_header(info),
-            upload_expires=self._expires_header(info),
+        return construct(  # hot path: values are typed by construction, every field named
+            HeadResult,
+            {
+                "upload_offset": info.offset if final_done else None,
+                "upload_length": info.length,
+                "upload_defer_length": "1" if info.length is None and not info.is_final else None,
+                "upload_metadata": format_metadata(info.metadata),
+                "upload_concat": self._concat_header(info),
+                "upload_expires": self._expires_header(info),
+            },
         )
 
     def _concat_header(self, info: UploadInfo) -> str | None:
@@ -420,8 +423,9 @@ class TusService:
         if info.is_complete and info.is_partial and appended.written:
             await self.concat.partial_completed(info.id)
         self._raise_for_ending(info, appended)
-        return PatchResult.model_construct(
-            upload_offset=info.offset, upload_expires=self._expires_header(info)
+        return construct(
+            PatchResult,
+            {"upload_offset": info.offset, "upload_expires": self._expires_header(info)},
         )
 
     async def _apply_length(self, info: UploadInfo, length: int | None) -> UploadInfo:
