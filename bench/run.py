@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"SKIP {name}: {e}", flush=True)
     res.info["node"] = _node_info()
 
+    args.out = args.out.resolve()  # servers started with other working dirs get this path
     scratch = args.out / "tmp"
     started = time.monotonic()
     s3 = _start_s3(args, scenarios, names, res, scratch, sizes)

@@ -7,8 +7,10 @@ advertises something its stores cannot do.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
+from .model import UploadInfo, UploadState
 from .protocols import (
     ByteStore,
     Concatenator,
@@ -47,12 +49,32 @@ class StoreComposer:
         """The `Tus-Extension` header value."""
         return ",".join(self.extensions())
 
+    @contextlib.asynccontextmanager
+    async def active_locked(
+        self, upload_id: str, timeout: float
+    ) -> AsyncIterator[UploadInfo | None]:
+        """The upload's record, re-read under its lock, or None when it is no longer active.
+
+        For background work (recovery, expiry): the holder is not asked to let go, and a
+        busy upload raises LockTimeout so the caller can come back to it later.
+        """
+        held = await self.locker.acquire(upload_id, timeout=timeout, on_release_request=_ignore)
+        try:
+            info = await self.metadata.get(upload_id)
+            yield info if info is not None and info.state is UploadState.ACTIVE else None
+        finally:
+            await held.release()
+
     async def close(self) -> None:
         await self.locker.close()
         await self.metadata.close()
         close_bytes = getattr(self.byte_store, "close", None)  # e.g. S3's client
         if close_bytes is not None:
             await close_bytes()
+
+
+def _ignore() -> None:
+    """Release requests to background work are not honoured: it is short."""
 
 
 def _core(c: StoreComposer) -> bool:

@@ -59,28 +59,21 @@ async def _reconcile(
     composer: StoreComposer, upload_id: str, now: float, timeout: float, report: RecoveryReport
 ) -> None:
     try:
-        held = await composer.locker.acquire(
-            upload_id, timeout=timeout, on_release_request=lambda: None
-        )
+        async with composer.active_locked(upload_id, timeout) as info:
+            if info is None:
+                return
+            report.checked += 1
+            size = await composer.byte_store.durable_size(info)
+            if size > info.offset:
+                # Opening a writer cuts leftovers beyond the recorded offset; discard keeps it.
+                writer = await composer.byte_store.open_writer(info)
+                await writer.discard()
+                report.truncated.append(upload_id)
+            elif size < info.offset:
+                await composer.metadata.save(info.replace(offset=size, updated_at=now))
+                report.lowered.append(upload_id)
     except LockTimeout:
         report.busy.append(upload_id)
-        return
-    try:
-        info = await composer.metadata.get(upload_id)
-        if info is None or info.state is not UploadState.ACTIVE:
-            return
-        report.checked += 1
-        size = await composer.byte_store.durable_size(info)
-        if size > info.offset:
-            # Opening a writer cuts leftovers beyond the recorded offset; discard keeps it so.
-            writer = await composer.byte_store.open_writer(info)
-            await writer.discard()
-            report.truncated.append(upload_id)
-        elif size < info.offset:
-            await composer.metadata.save(info.replace(offset=size, updated_at=now))
-            report.lowered.append(upload_id)
-    finally:
-        await held.release()
 
 
 async def _remove_orphans(

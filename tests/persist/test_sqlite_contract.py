@@ -72,3 +72,27 @@ class TestSqliteMetadataStore(MetadataStoreContract):
             plan = " ".join(str(r[-1]) for r in db.execute("EXPLAIN QUERY PLAN " + sql))
             assert "SCAN" not in plan.replace("COVERING INDEX", "") or "INDEX" in plan, (name, plan)
             assert "INDEX" in plan or "PRIMARY KEY" in plan, (name, plan)
+
+
+async def test_cached_reads_never_miss_another_connections_commit(tmp_path: Path) -> None:
+    """Two servers (or workers) share one file: a record one of them cached must not hide
+    what the other committed since (the `data_version` check), nor its own writes."""
+    a = SqliteMetadataStore(tmp_path / "shared.sqlite3")
+    b = SqliteMetadataStore(tmp_path / "shared.sqlite3")
+    try:
+        info = record(length=100)
+        await a.create(info)
+        assert (await a.get(info.id)) == info  # now cached in a
+        assert (await a.get(info.id)) is (await a.get(info.id))  # served from the cache
+        await b.save(info.replace(offset=40))
+        got = await a.get(info.id)
+        assert got is not None and got.offset == 40
+        await a.save(info.replace(offset=70))
+        got = await a.get(info.id)
+        assert got is not None and got.offset == 70
+        await b.mark(info.id, UploadState.TERMINATED, 5.0)
+        got = await a.get(info.id)
+        assert got is not None and got.state is UploadState.TERMINATED
+    finally:
+        await a.close()
+        await b.close()
