@@ -24,6 +24,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from .dirsync import DirSyncer
 from .fsync import PATCH, FsyncPolicy
 from .ids import check_id, is_safe_id
 from .model import UploadInfo
@@ -42,14 +43,6 @@ def _pwrite_all(fd: int, data: bytes | bytearray | memoryview, pos: int) -> int:
         pos += n
         view = view[n:]
     return pos
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class FileChunkWriter:
@@ -138,7 +131,7 @@ class FileChunkWriter:
         self._sync_range(self._synced, self._pos)
         self._synced = self._pos
         if self._created or (self._start == 0 and self._pos > 0):
-            _fsync_dir(self._store.data_dir)  # the file's name as durable as its bytes
+            self._store.dir_syncer.sync()  # the file's name as durable as its bytes
         self._store.synced(self._id)
 
     async def discard(self) -> None:
@@ -219,6 +212,7 @@ class FileByteStore:
             raise ValueError("buffer_size must be positive")
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.dir_syncer = DirSyncer(self.data_dir)
         self.fsync = fsync
         self.buffer_size = buffer_size
         self._last_sync: dict[str, float] = {}
@@ -337,7 +331,7 @@ class FileByteStore:
             os.ftruncate(dst, pos)
             if self.fsync.ever:
                 os.fsync(dst)
-                _fsync_dir(self.data_dir)
+                self.dir_syncer.sync()
         finally:
             os.close(dst)
 
