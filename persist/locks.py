@@ -22,13 +22,16 @@ import fcntl
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from .ids import check_id
 from .protocols import HeldLock, LockTimeout, ReleaseRequest
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 LOCK_DIR = ".locks"
 
@@ -41,6 +44,68 @@ def _ask(callback: ReleaseRequest | None, upload_id: str) -> None:
         callback()
     except Exception:
         log.exception("release request callback for %s failed", upload_id)
+
+
+async def poll_for_lock(
+    try_take: Callable[[], Awaitable[object]],
+    ask_holder: Callable[[], Awaitable[object]],
+    *,
+    deadline: float,
+    poll_interval: float,
+    ask_interval: float,
+    what: str,
+) -> None:
+    """Try to take a shared lock until `deadline`, asking its holder to let go every
+    `ask_interval` (the holder may only just be listening); LockTimeout(`what`)."""
+    next_ask = 0.0
+    while True:
+        if await try_take():
+            return
+        now = time.monotonic()
+        if now >= next_ask:
+            await ask_holder()
+            next_ask = now + ask_interval
+        remaining = deadline - now
+        if remaining <= 0:
+            raise LockTimeout(what)
+        await asyncio.sleep(min(poll_interval, remaining))
+
+
+class SharedLocker(Generic[_T]):
+    """Skeleton of a locker shared by instances (Redis, PostgreSQL): tasks of this process
+    queue on a ProcessLocker first, so one task per id talks to the shared service and
+    same-process release requests are direct calls; then `_take` gets the shared lock and
+    `_hold` wraps it."""
+
+    def __init__(self) -> None:
+        self._local = ProcessLocker()
+
+    async def acquire(
+        self, upload_id: str, *, timeout: float, on_release_request: ReleaseRequest
+    ) -> HeldLock:
+        deadline = time.monotonic() + timeout
+        await self._listen()
+        local = await self._local.acquire(
+            upload_id, timeout=timeout, on_release_request=on_release_request
+        )
+        try:
+            taken = await self._take(upload_id, deadline)
+        except BaseException:
+            await local.release()
+            raise
+        return self._hold(upload_id, taken, local, on_release_request)
+
+    async def _listen(self) -> None:
+        """Start receiving release requests (once)."""
+        raise NotImplementedError
+
+    async def _take(self, upload_id: str, deadline: float) -> _T:
+        raise NotImplementedError
+
+    def _hold(
+        self, upload_id: str, taken: _T, local: HeldLock, on_release_request: ReleaseRequest
+    ) -> HeldLock:
+        raise NotImplementedError
 
 
 @dataclass(slots=True)

@@ -25,13 +25,13 @@ from typing import Any
 
 import asyncpg
 
-from .locks import ProcessLocker, _ask
+from .locks import SharedLocker, _ask, poll_for_lock
 from .protocols import HeldLock, LockTimeout, ReleaseRequest
 
 log = logging.getLogger(__name__)
 
 
-class PostgresLocker:
+class PostgresLocker(SharedLocker[Any]):
     """Locker across instances sharing a PostgreSQL server (session advisory locks)."""
 
     def __init__(
@@ -52,7 +52,7 @@ class PostgresLocker:
         self.poll_interval = poll_interval
         self.ask_interval = ask_interval
         self._owns_pool = owns_pool
-        self._local = ProcessLocker()
+        super().__init__()
         self._held: dict[str, _PgHeld] = {}
         self._listener: Any = None  # the LISTEN connection
         self._start_lock = asyncio.Lock()
@@ -67,20 +67,10 @@ class PostgresLocker:
         digest = hashlib.blake2b(f"{self.namespace}\0{upload_id}".encode(), digest_size=8).digest()
         return int.from_bytes(digest, "big", signed=True)
 
-    async def acquire(
-        self, upload_id: str, *, timeout: float, on_release_request: ReleaseRequest
+    def _hold(
+        self, upload_id: str, taken: Any, local: HeldLock, on_release_request: ReleaseRequest
     ) -> HeldLock:
-        deadline = time.monotonic() + timeout
-        await self._listen()
-        local = await self._local.acquire(
-            upload_id, timeout=timeout, on_release_request=on_release_request
-        )
-        try:
-            conn = await self._take(upload_id, deadline)
-        except BaseException:
-            await local.release()
-            raise
-        held = _PgHeld(self, upload_id, conn, local, on_release_request)
+        held = _PgHeld(self, upload_id, taken, local, on_release_request)
         self._held[upload_id] = held
         return held
 
@@ -106,18 +96,15 @@ class PostgresLocker:
         except TimeoutError:
             raise LockTimeout(f"no database connection for the lock on {upload_id}") from None
         try:
-            next_ask = 0.0
-            while True:
-                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
-                    return conn
-                now = time.monotonic()
-                if now >= next_ask:
-                    await conn.execute("SELECT pg_notify($1, $2)", self.channel, upload_id)
-                    next_ask = now + self.ask_interval
-                remaining = deadline - now
-                if remaining <= 0:
-                    raise LockTimeout(f"lock on {upload_id} not released in time (other instance)")
-                await asyncio.sleep(min(self.poll_interval, remaining))
+            await poll_for_lock(
+                lambda: conn.fetchval("SELECT pg_try_advisory_lock($1)", key),
+                lambda: conn.execute("SELECT pg_notify($1, $2)", self.channel, upload_id),
+                deadline=deadline,
+                poll_interval=self.poll_interval,
+                ask_interval=self.ask_interval,
+                what=f"lock on {upload_id} not released in time (other instance)",
+            )
+            return conn
         except BaseException:
             await self.pool.release(conn)
             raise

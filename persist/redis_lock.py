@@ -21,13 +21,12 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import time
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
-from .locks import ProcessLocker, _ask
-from .protocols import HeldLock, LockTimeout, ReleaseRequest
+from .locks import SharedLocker, _ask, poll_for_lock
+from .protocols import HeldLock, ReleaseRequest
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ return 0
 """
 
 
-class RedisLocker:
+class RedisLocker(SharedLocker[str]):
     """Locker across instances sharing a Redis; the client must use `decode_responses=True`."""
 
     def __init__(
@@ -67,7 +66,7 @@ class RedisLocker:
         self.ask_interval = ask_interval
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
-        self._local = ProcessLocker()
+        super().__init__()
         self._held: dict[str, _RedisHeld] = {}
         self._pubsub: PubSub | None = None
         self._listener: asyncio.Task[None] | None = None
@@ -83,20 +82,10 @@ class RedisLocker:
     def release_channel(self, upload_id: str) -> str:
         return f"{self.prefix}release:{upload_id}"
 
-    async def acquire(
-        self, upload_id: str, *, timeout: float, on_release_request: ReleaseRequest
+    def _hold(
+        self, upload_id: str, taken: str, local: HeldLock, on_release_request: ReleaseRequest
     ) -> HeldLock:
-        deadline = time.monotonic() + timeout
-        await self._listen()
-        local = await self._local.acquire(
-            upload_id, timeout=timeout, on_release_request=on_release_request
-        )
-        try:
-            token = await self._take(upload_id, deadline)
-        except BaseException:
-            await local.release()
-            raise
-        held = _RedisHeld(self, upload_id, token, local, on_release_request)
+        held = _RedisHeld(self, upload_id, taken, local, on_release_request)
         self._held[upload_id] = held
         return held
 
@@ -107,18 +96,15 @@ class RedisLocker:
     async def _take(self, upload_id: str, deadline: float) -> str:
         key, token = self.lock_key(upload_id), secrets.token_hex(16)
         lease_ms = max(1, int(self.lease * 1000))
-        next_ask = 0.0
-        while True:
-            if await self.client.set(key, token, nx=True, px=lease_ms):
-                return token
-            now = time.monotonic()
-            if now >= next_ask:
-                await self.client.publish(self.release_channel(upload_id), upload_id)
-                next_ask = now + self.ask_interval
-            remaining = deadline - now
-            if remaining <= 0:
-                raise LockTimeout(f"lock on {upload_id} not released in time (other instance)")
-            await asyncio.sleep(min(self.poll_interval, remaining))
+        await poll_for_lock(
+            lambda: self.client.set(key, token, nx=True, px=lease_ms),
+            lambda: self.client.publish(self.release_channel(upload_id), upload_id),
+            deadline=deadline,
+            poll_interval=self.poll_interval,
+            ask_interval=self.ask_interval,
+            what=f"lock on {upload_id} not released in time (other instance)",
+        )
+        return token
 
     async def _listen(self) -> None:
         """Subscribe once (confirmed) and start dispatching release requests."""
