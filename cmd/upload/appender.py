@@ -8,6 +8,7 @@ the body, never in the middle of a write, and the bytes that arrived are committ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -118,6 +119,12 @@ async def append_body(
         ending = await task
     except ServiceError:
         await writer.discard()
+        raise
+    except Exception:
+        # The store failed (disk full, I/O error): close the writer; the bytes past the
+        # recorded offset are cut on the next open, and the client gets a 500 to retry.
+        with contextlib.suppress(Exception):
+            await writer.discard()
         raise
     except asyncio.CancelledError:
         if not interrupt.fired:

@@ -461,10 +461,11 @@ class TusService:
         return DeleteResult()
 
     async def _remove(self, info: UploadInfo, state: UploadState) -> None:
-        terminator = self.stores.terminator
-        if terminator is not None:
-            await terminator.delete(info)
+        """Tombstone first, bytes second: a crash in between leaves an orphan file for
+        recovery to remove, never an active record whose bytes are gone."""
         await self.stores.metadata.mark(info.id, state, self.clock())
+        if self.stores.terminator is not None:
+            await self.stores.terminator.delete(info)
 
     # -- download ----------------------------------------------------------------------
 

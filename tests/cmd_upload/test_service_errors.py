@@ -3,8 +3,10 @@ never lets go (423) and a store that cannot serve unfinished uploads (409)."""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.requests import Request
@@ -101,3 +103,39 @@ async def test_unfinished_download_from_object_storage_is_409(tmp_path: Path) ->
     result = await service.get(GetPayload(id=upload_id))
     assert result.body is not None
     assert b"".join([c async for c in result.body]) == b"abcdef"
+
+
+class FailingDisk(FileByteStore):
+    """A disk that fills up after the first write of each request."""
+
+    failures = 0
+
+    async def open_writer(self, info: UploadInfo) -> Any:
+        writer = await super().open_writer(info)
+        real_write = writer.write
+        calls = 0
+
+        async def write(data: bytes) -> None:
+            nonlocal calls
+            calls += 1
+            if calls > 1 and FailingDisk.failures:
+                FailingDisk.failures -= 1
+                raise OSError(errno.ENOSPC, "No space left on device")
+            await real_write(data)
+
+        writer.write = write  # type: ignore[method-assign]
+        return writer
+
+
+async def test_a_disk_error_records_nothing_and_the_next_patch_succeeds(tmp_path: Path) -> None:
+    stores = StoreComposer(FailingDisk(tmp_path), MemoryMetadataStore(), ProcessLocker())
+    service = TusService(stores, Settings(data_dir=tmp_path))
+    upload_id = await create(service, 6)
+    FailingDisk.failures = 1
+    with pytest.raises(OSError):
+        await service.patch(patch_payload(upload_id, 0), body_of(b"abc", b"def"))
+    head = await service.head(HeadPayload(id=upload_id, tus_resumable="1.0.0"))
+    assert head.upload_offset == 0
+    result = await service.patch(patch_payload(upload_id, 0), body_of(b"abc", b"def"))
+    assert result.upload_offset == 6
+    assert (tmp_path / upload_id).read_bytes() == b"abcdef"
