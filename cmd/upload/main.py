@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Each flag can also be set as UPLOAD_<FLAG> in the environment.",
     )
     p.add_argument("--host", default=_env("host", d.host), help="listen address")
-    p.add_argument("--port", type=int, default=int(_env("port", str(d.port))), help="listen port")
+    p.add_argument(
+        "--port", type=int, default=int(_env("port", str(d.port))), help="listen port (8080)"
+    )
     p.add_argument(
         "--base-path", default=_env("base_path", d.base_path), help="URL path of uploads"
     )
@@ -93,15 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("state", d.state),
         help="where state goes: sqlite (default), sqlite:///path, redis://..., postgresql://...",
     )
-    for name in (
-        "s3_endpoint",
-        "s3_bucket",
-        "s3_region",
-        "s3_prefix",
-        "s3_access_key",
-        "s3_secret_key",
-    ):
-        p.add_argument("--" + name.replace("_", "-"), default=_env(name, str(getattr(d, name))))
+    s3_help = {
+        "s3_endpoint": "S3 API URL (empty: AWS)",
+        "s3_bucket": "bucket for upload objects",
+        "s3_region": "S3 region",
+        "s3_prefix": "key prefix inside the bucket",
+        "s3_access_key": "access key (prefer the environment variable)",
+        "s3_secret_key": "secret key (prefer the environment variable)",
+    }
+    for name, text in s3_help.items():
+        p.add_argument(
+            "--" + name.replace("_", "-"), default=_env(name, str(getattr(d, name))), help=text
+        )
     p.add_argument(
         "--redis-prefix",
         default=_env("redis_prefix", d.redis_prefix),
@@ -118,7 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("s3_path_style", "1") in ("1", "true"),
         help="path-style S3 addressing (SeaweedFS, MinIO); --no-s3-path-style for AWS",
     )
-    p.add_argument("--s3-part-size", default=_env("s3_part_size", str(d.s3_part_size)))
+    p.add_argument(
+        "--s3-part-size",
+        default=_env("s3_part_size", str(d.s3_part_size)),
+        help="preferred multipart part size (at least 5MiB)",
+    )
     return p
 
 
