@@ -34,13 +34,16 @@ class DirSyncer:
                 self._cond.wait()
             else:
                 return
+        ok = False
         try:
             _fsync_dir(self.path)
+            ok = True
         finally:
             with self._cond:
-                self._done = max(self._done, generation)
+                if ok:  # a failed sync covers nobody: waiters start their own
+                    self._done = max(self._done, generation)
+                    self.syncs += 1
                 self._running = False
-                self.syncs += 1
                 self._cond.notify_all()
 
 

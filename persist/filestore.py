@@ -21,7 +21,7 @@ import contextlib
 import errno
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 from .dirsync import DirSyncer
@@ -109,9 +109,9 @@ class FileChunkWriter:
         os.posix_fadvise(self._fd, start, end - start, os.POSIX_FADV_DONTNEED)
 
     async def _settle(self) -> None:
-        syncing, self._syncing = self._syncing, None
-        if syncing is not None:
-            await asyncio.shield(syncing)
+        if self._syncing is not None:
+            await _finish(self._syncing)
+            self._syncing = None
 
     async def commit(self) -> int:
         """Write what is pending and sync per policy, in one thread hop; returns the offset."""
@@ -119,7 +119,7 @@ class FileChunkWriter:
         try:
             await self._settle()
             if self._pending or self._store.fsync_due(self._id):
-                await asyncio.to_thread(self._commit)
+                await _finish(asyncio.to_thread(self._commit))
         finally:
             self._close()
         return self._pos
@@ -143,7 +143,7 @@ class FileChunkWriter:
             with contextlib.suppress(OSError):
                 await self._settle()
             if self._fd is not None and self._pos != self._start:
-                await asyncio.to_thread(os.ftruncate, self._fd, self._start)
+                await _finish(asyncio.to_thread(os.ftruncate, self._fd, self._start))
             self._pos = self._start
         finally:
             self._close()
@@ -183,6 +183,20 @@ class FileChunkWriter:
 
 
 SYNC_WINDOW = 64 * 1024 * 1024
+
+
+async def _finish(work: Awaitable[None]) -> None:
+    """Await thread work to its end even if our task is cancelled meanwhile (then re-raise):
+    the thread uses the writer's descriptor, which must not be closed under it."""
+    future = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(future)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await future
+        raise
+
+
 _IOV_MAX = 1024
 
 

@@ -84,9 +84,16 @@ class Concatenation:
         return refreshed or info
 
     async def partial_completed(self, partial_id: str) -> None:
-        """A partial just finished: complete every final that was waiting on it."""
+        """A partial just finished: complete every final that was waiting on it.
+
+        Runs after the partial's own request succeeded, so a failure here is logged,
+        never answered: HEAD on the final retries the completion later.
+        """
         for final in await self.stores.metadata.finals_waiting_on(partial_id):
-            await self.complete_if_ready(final.id)
+            try:
+                await self.complete_if_ready(final.id)
+            except Exception:
+                log.exception("completing final upload %s failed; HEAD retries it", final.id)
 
     async def complete_if_ready(self, final_id: str) -> None:
         concatenator = self.stores.concatenator
@@ -105,10 +112,17 @@ class Concatenation:
                 return
             if final.partials is None:
                 return
-            partials = await self._partials(final.partials)
+            try:
+                partials = await self._partials(final.partials)
+            except ConcatError as exc:
+                log.warning("final upload %s cannot complete: %s", final_id, exc)
+                return
             if not all(p.is_complete for p in partials):
                 return
             length = sum(p.offset for p in partials)
+            if self.settings.max_size and length > self.settings.max_size:
+                log.warning("final upload %s would exceed Tus-Max-Size; not joined", final_id)
+                return
             await concatenator.concatenate(final, partials)
             done = final.replace(length=length, offset=length, expires_at=None)
             await self.stores.metadata.save(done)

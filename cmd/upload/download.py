@@ -89,6 +89,8 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     first, last = match.groups()
     if first == "" and last == "":
         return None
+    if size == 0:
+        return "unsatisfiable"  # no byte range of an empty body exists
     if first == "":
         suffix = int(last)
         if suffix == 0:

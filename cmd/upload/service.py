@@ -323,8 +323,8 @@ class TusService:
                 checksum=payload.upload_checksum,
                 trailer=payload.trailer,
             )
-        except errors.BadRequest:
-            await self._discard_new(info)
+        except BaseException:
+            await self._discard_new(info)  # never recorded: leave no file behind
             raise
         if appended.checksum_failed or appended.ending is Ending.TOO_LARGE:
             await self._discard_new(info)
@@ -337,7 +337,10 @@ class TusService:
     async def _discard_new(self, info: UploadInfo) -> None:
         """Remove the bytes of an upload that was never recorded."""
         if self.stores.terminator is not None:
-            await self.stores.terminator.delete(info)
+            try:
+                await self.stores.terminator.delete(info)
+            except Exception:
+                log.exception("could not delete the bytes of unrecorded upload %s", info.id)
 
     # -- core: HEAD / PATCH ----------------------------------------------------------
 
@@ -359,6 +362,10 @@ class TusService:
     async def head(self, payload: HeadPayload) -> HeadResult:
         info = await self._load(payload.id)
         if await self._settle(info.id):
+            info = await self._load(info.id)
+        if info.is_final and not info.is_complete:
+            # A completion missed by a crash or a busy lock is retried here.
+            await self.concat.complete_if_ready(info.id)
             info = await self._load(info.id)
         final_done = not info.is_final or info.is_complete
         return construct(  # hot path: values are typed by construction, every field named
@@ -391,6 +398,7 @@ class TusService:
         lock = await self._lock(info.id, interrupt)
         try:
             info = await self._load(payload.id)  # the offset may have moved while we waited
+            was_complete = info.is_complete
             if payload.upload_offset != info.offset:
                 raise errors.OffsetMismatch(
                     f"Upload-Offset {payload.upload_offset} does not match the upload's "
@@ -420,7 +428,8 @@ class TusService:
                 await self.stores.metadata.save(info)  # bytes are durable: move the offset
         finally:
             await lock.release()
-        if info.is_complete and info.is_partial and appended.written:
+        if info.is_complete and info.is_partial and not was_complete:
+            # Also when an empty PATCH only fixed a deferred length that completes it.
             await self.concat.partial_completed(info.id)
         self._raise_for_ending(info, appended)
         return construct(

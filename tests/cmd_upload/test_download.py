@@ -68,3 +68,8 @@ def test_inline_only_for_safe_types() -> None:
     assert disposition.startswith("attachment")
     assert "\r" not in disposition and "\n" not in disposition
     assert "filename*=UTF-8''" in disposition
+
+
+@pytest.mark.parametrize("header", ["bytes=-5", "bytes=0-", "bytes=0-0"])
+def test_no_range_of_an_empty_body_is_satisfiable(header: str) -> None:
+    assert plan_download(V, 0, Conditions(range=header)).status == 416

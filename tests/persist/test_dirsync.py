@@ -52,3 +52,19 @@ def test_real_directory_sync(tmp_path: Path) -> None:
     (tmp_path / "f").write_bytes(b"x")
     syncer.sync()
     assert syncer.syncs == 1
+
+
+def test_a_failed_sync_covers_nobody(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    attempts: list[int] = []
+
+    def flaky(path: Path) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("EIO")
+
+    monkeypatch.setattr(dirsync, "_fsync_dir", flaky)
+    syncer = DirSyncer(tmp_path)
+    with pytest.raises(OSError):
+        syncer.sync()
+    syncer.sync()  # must run its own sync, not count the failed one
+    assert (len(attempts), syncer.syncs) == (2, 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from tuskit.persist import filestore
-from tuskit.persist.filestore import FileByteStore
+from tuskit.persist.filestore import FileByteStore, FileChunkWriter
 from tuskit.persist.fsync import FsyncPolicy
 from tuskit.persist.model import UploadInfo
 from tuskit.persist.protocols import StoreError, UploadNotFound
@@ -206,3 +207,31 @@ async def test_long_bodies_sync_behind_and_survive_a_stop(
     written = writer.written
     assert await writer.commit() == written
     assert (tmp_path / "long").read_bytes() == chunk * (written // len(chunk))
+
+
+async def test_a_cancelled_commit_waits_for_its_thread_before_closing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shutdown may cancel a request in its commit: the descriptor the sync thread uses
+    must stay open until that thread is done."""
+    store = FileByteStore(tmp_path, FsyncPolicy.parse("patch"))
+    info = UploadInfo(id="slow", length=None)
+    await store.create(info)
+    writer = await store.open_writer(info)
+    await writer.write(b"abc")
+    real = FileChunkWriter._sync_range
+    used_fd: list[int | None] = []
+
+    def slow_sync(self: FileChunkWriter, start: int, end: int) -> None:
+        time.sleep(0.2)
+        used_fd.append(self._fd)
+        real(self, start, end)
+
+    monkeypatch.setattr(FileChunkWriter, "_sync_range", slow_sync)
+    task = asyncio.ensure_future(writer.commit())
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert used_fd and used_fd[0] is not None  # still open while the thread synced
+    assert (tmp_path / "slow").read_bytes() == b"abc"
