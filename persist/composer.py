@@ -58,7 +58,9 @@ class StoreComposer:
         For background work (recovery, expiry): the holder is not asked to let go, and a
         busy upload raises LockTimeout so the caller can come back to it later.
         """
-        held = await self.locker.acquire(upload_id, timeout=timeout, on_release_request=_ignore)
+        held = await self.locker.acquire(
+            upload_id, timeout=timeout, on_release_request=_ignore, ask_holder=False
+        )
         try:
             info = await self.metadata.get(upload_id)
             yield info if info is not None and info.state is UploadState.ACTIVE else None

@@ -48,7 +48,7 @@ def _ask(callback: ReleaseRequest | None, upload_id: str) -> None:
 
 async def poll_for_lock(
     try_take: Callable[[], Awaitable[object]],
-    ask_holder: Callable[[], Awaitable[object]],
+    ask_holder: Callable[[], Awaitable[object]] | None,
     *,
     deadline: float,
     poll_interval: float,
@@ -56,13 +56,14 @@ async def poll_for_lock(
     what: str,
 ) -> None:
     """Try to take a shared lock until `deadline`, asking its holder to let go every
-    `ask_interval` (the holder may only just be listening); LockTimeout(`what`)."""
+    `ask_interval` (the holder may only just be listening; None: never ask);
+    LockTimeout(`what`)."""
     next_ask = 0.0
     while True:
         if await try_take():
             return
         now = time.monotonic()
-        if now >= next_ask:
+        if ask_holder is not None and now >= next_ask:
             await ask_holder()
             next_ask = now + ask_interval
         remaining = deadline - now
@@ -81,15 +82,23 @@ class SharedLocker(Generic[_T]):
         self._local = ProcessLocker()
 
     async def acquire(
-        self, upload_id: str, *, timeout: float, on_release_request: ReleaseRequest
+        self,
+        upload_id: str,
+        *,
+        timeout: float,
+        on_release_request: ReleaseRequest,
+        ask_holder: bool = True,
     ) -> HeldLock:
         deadline = time.monotonic() + timeout
         await self._listen()
         local = await self._local.acquire(
-            upload_id, timeout=timeout, on_release_request=on_release_request
+            upload_id,
+            timeout=timeout,
+            on_release_request=on_release_request,
+            ask_holder=ask_holder,
         )
         try:
-            taken = await self._take(upload_id, deadline)
+            taken = await self._take(upload_id, deadline, ask_holder)
         except BaseException:
             await local.release()
             raise
@@ -99,7 +108,7 @@ class SharedLocker(Generic[_T]):
         """Start receiving release requests (once)."""
         raise NotImplementedError
 
-    async def _take(self, upload_id: str, deadline: float) -> _T:
+    async def _take(self, upload_id: str, deadline: float, ask_holder: bool) -> _T:
         raise NotImplementedError
 
     def _hold(
@@ -122,14 +131,19 @@ class ProcessLocker:
         self._slots: dict[str, _Slot] = {}
 
     async def acquire(
-        self, upload_id: str, *, timeout: float, on_release_request: ReleaseRequest
+        self,
+        upload_id: str,
+        *,
+        timeout: float,
+        on_release_request: ReleaseRequest,
+        ask_holder: bool = True,
     ) -> HeldLock:
         slot = self._slots.get(upload_id)
         if slot is None:
             slot = self._slots[upload_id] = _Slot()
         slot.users += 1
         try:
-            if slot.lock.locked():
+            if ask_holder and slot.lock.locked():
                 _ask(slot.on_release, upload_id)
             try:
                 await asyncio.wait_for(slot.lock.acquire(), max(timeout, 0.0))
@@ -194,15 +208,23 @@ class FileLocker:
         return self.dir / f"{name}.lock", self.dir / f"{name}.release"
 
     async def acquire(
-        self, upload_id: str, *, timeout: float, on_release_request: ReleaseRequest
+        self,
+        upload_id: str,
+        *,
+        timeout: float,
+        on_release_request: ReleaseRequest,
+        ask_holder: bool = True,
     ) -> HeldLock:
         lock_path, release_path = self._paths(upload_id)
         deadline = time.monotonic() + timeout
         local = await self._local.acquire(
-            upload_id, timeout=timeout, on_release_request=on_release_request
+            upload_id,
+            timeout=timeout,
+            on_release_request=on_release_request,
+            ask_holder=ask_holder,
         )
         try:
-            fd = await self._flock(upload_id, lock_path, release_path, deadline)
+            fd = await self._flock(upload_id, lock_path, release_path, deadline, ask_holder)
         except BaseException:
             await local.release()
             raise
@@ -215,7 +237,7 @@ class FileLocker:
         return held
 
     async def _flock(
-        self, upload_id: str, lock_path: Path, release_path: Path, deadline: float
+        self, upload_id: str, lock_path: Path, release_path: Path, deadline: float, ask: bool
     ) -> int:
         while True:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -228,12 +250,13 @@ class FileLocker:
                     return fd
                 os.close(fd)  # the holder unlinked it while we waited: lock the new one
                 continue
-            if not release_path.exists():
+            if ask and not release_path.exists():
                 os.close(os.open(release_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                with contextlib.suppress(FileNotFoundError):
-                    release_path.unlink()
+                if ask:
+                    with contextlib.suppress(FileNotFoundError):
+                        release_path.unlink()
                 raise LockTimeout(f"lock on {upload_id} not released in time (other process)")
             await asyncio.sleep(min(self.poll_interval, remaining))
 

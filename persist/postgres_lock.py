@@ -89,7 +89,7 @@ class PostgresLocker(SharedLocker[Any]):
             )
         )
 
-    async def _take(self, upload_id: str, deadline: float) -> Any:
+    async def _take(self, upload_id: str, deadline: float, ask_holder: bool) -> Any:
         key = self.lock_key(upload_id)
         try:
             conn = await self.pool.acquire(timeout=max(deadline - time.monotonic(), 0.001))
@@ -98,7 +98,9 @@ class PostgresLocker(SharedLocker[Any]):
         try:
             await poll_for_lock(
                 lambda: conn.fetchval("SELECT pg_try_advisory_lock($1)", key),
-                lambda: conn.execute("SELECT pg_notify($1, $2)", self.channel, upload_id),
+                (lambda: conn.execute("SELECT pg_notify($1, $2)", self.channel, upload_id))
+                if ask_holder
+                else None,
                 deadline=deadline,
                 poll_interval=self.poll_interval,
                 ask_interval=self.ask_interval,

@@ -162,11 +162,20 @@ class Locker(Protocol):
     """One writer per upload, across tasks and processes sharing the store.
 
     `acquire` asks a current holder to let go (calling the `on_release_request` the
-    holder registered), then waits up to `timeout` seconds; raises LockTimeout.
+    holder registered) unless told not to, then waits up to `timeout` seconds; raises
+    LockTimeout.
     """
 
     async def acquire(
-        self, upload_id: str, *, timeout: float, on_release_request: ReleaseRequest
-    ) -> HeldLock: ...
+        self,
+        upload_id: str,
+        *,
+        timeout: float,
+        on_release_request: ReleaseRequest,
+        ask_holder: bool = True,
+    ) -> HeldLock:
+        """`ask_holder=False` for background work (recovery, expiry): wait, never
+        interrupt a running PATCH."""
+        ...
 
     async def close(self) -> None: ...

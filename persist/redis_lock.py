@@ -93,12 +93,14 @@ class RedisLocker(SharedLocker[str]):
         """Held by any instance right now (one EXISTS); the optional LockProbe capability."""
         return upload_id in self._held or bool(await self.client.exists(self.lock_key(upload_id)))
 
-    async def _take(self, upload_id: str, deadline: float) -> str:
+    async def _take(self, upload_id: str, deadline: float, ask_holder: bool) -> str:
         key, token = self.lock_key(upload_id), secrets.token_hex(16)
         lease_ms = max(1, int(self.lease * 1000))
         await poll_for_lock(
             lambda: self.client.set(key, token, nx=True, px=lease_ms),
-            lambda: self.client.publish(self.release_channel(upload_id), upload_id),
+            (lambda: self.client.publish(self.release_channel(upload_id), upload_id))
+            if ask_holder
+            else None,
             deadline=deadline,
             poll_interval=self.poll_interval,
             ask_interval=self.ask_interval,

@@ -379,6 +379,23 @@ class LockerContract:
         await second.release()
         await task
 
+    async def test_background_waiter_never_asks_the_holder(self, locker: Locker) -> None:
+        """Recovery and expiry wait for a running PATCH; they must not interrupt it."""
+        uid = new_id("lock")
+        asked: list[int] = []
+        held = await locker.acquire(uid, timeout=1, on_release_request=lambda: asked.append(1))
+        with pytest.raises(LockTimeout):
+            await locker.acquire(
+                uid, timeout=0.4, on_release_request=lambda: None, ask_holder=False
+            )
+        await asyncio.sleep(0.2)  # a release request in flight would have arrived by now
+        assert asked == []
+        await held.release()
+        again = await locker.acquire(
+            uid, timeout=1, on_release_request=lambda: None, ask_holder=False
+        )
+        await again.release()
+
     async def test_timeout_when_holder_ignores_request(self, locker: Locker) -> None:
         uid = new_id("lock")
         calls: list[int] = []
