@@ -17,7 +17,7 @@ import uvicorn
 
 from .config import ENV_PREFIX, Settings, parse_duration, parse_size
 
-PROTOCOL = "tuskit.upload.trailers:TrailerHttpToolsProtocol"
+PROTOCOL = "tuskit.upload.httpproto:UploadHttpProtocol"
 
 
 def _env(name: str, default: str) -> str:

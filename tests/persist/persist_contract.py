@@ -19,6 +19,7 @@ import pytest
 from tuskit.persist.model import UploadInfo, UploadState
 from tuskit.persist.protocols import (
     ByteStore,
+    ChunkWriter,
     Concatenator,
     ContentReader,
     Locker,
@@ -203,6 +204,10 @@ class ByteStoreContract:
         storage = await store.create(info)
         return info.replace(storage=storage)
 
+    async def lose(self, writer: ChunkWriter) -> None:
+        """Drop `writer` as a crash would, without commit or discard. A store whose writes
+        finish in background threads waits for them first (a dead process writes no more)."""
+
     async def append(self, store: ByteStore, info: UploadInfo, *chunks: bytes) -> UploadInfo:
         writer = await store.open_writer(info)
         for c in chunks:
@@ -279,6 +284,7 @@ class ByteStoreContract:
         info = await self.append(byte_store, info, b"kept")
         crashed = await byte_store.open_writer(info)
         await crashed.write(os.urandom(self.big))  # flushed, never committed
+        await self.lose(crashed)
         del crashed
         info = await self.append(byte_store, info, b"+more")
         assert info.offset == 9

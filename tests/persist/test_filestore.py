@@ -51,7 +51,9 @@ class Counter:
 async def test_small_chunks_make_no_thread_hop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = FileByteStore(tmp_path, FsyncPolicy.parse("patch"), buffer_size=1 << 20)
+    store = FileByteStore(
+        tmp_path, FsyncPolicy.parse("patch"), buffer_size=1 << 20, direct_buffers=0
+    )
     info = UploadInfo(id="u1", length=None)
     await store.create(info)
     count = Counter(monkeypatch)
@@ -186,7 +188,9 @@ async def test_long_bodies_sync_behind_and_survive_a_stop(
     """Windows are synced (and dropped from the cache) while the body streams; a task
     cancelled while waiting for one (a release request) still commits every byte."""
     monkeypatch.setattr("tuskit.persist.filestore.SYNC_WINDOW", 1 << 20)
-    store = FileByteStore(tmp_path, FsyncPolicy.parse("patch"), buffer_size=256 << 10)
+    store = FileByteStore(
+        tmp_path, FsyncPolicy.parse("patch"), buffer_size=256 << 10, direct_buffers=0
+    )
     info = UploadInfo(id="long", length=None)
     await store.create(info)
     count = Counter(monkeypatch)

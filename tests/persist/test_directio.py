@@ -1,0 +1,156 @@
+"""O_DIRECT appends: unaligned starts, partial last blocks, failures and the fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from tuskit.persist.directio import BLOCK, BufferPool
+from tuskit.persist.filestore import FileByteStore
+from tuskit.persist.fsync import FsyncPolicy
+from tuskit.persist.model import UploadInfo
+from tuskit.persist.protocols import StoreError
+
+pytestmark = pytest.mark.anyio
+
+
+def small_store(path: Path, **options: int) -> FileByteStore:
+    """Buffers of a few blocks, so every test crosses many block and buffer edges."""
+    settings = {"buffer_size": 3000, "direct_buffer": 2 * BLOCK, "direct_buffers": 4} | options
+    return FileByteStore(path, FsyncPolicy.parse("patch"), **settings)
+
+
+async def append(store: FileByteStore, info: UploadInfo, chunks: list[bytes]) -> UploadInfo:
+    writer = await store.open_writer(info)
+    for chunk in chunks:
+        await writer.write(chunk)
+    return info.replace(offset=await writer.commit())
+
+
+async def test_random_appends_and_discards_match_a_model(tmp_path: Path) -> None:
+    """Appends of random sizes start at random (mostly unaligned) offsets; every byte the
+    file holds is what was committed, and a discard leaves no trace."""
+    rng = random.Random(20261122)
+    store = small_store(tmp_path)
+    info = UploadInfo(id="model", length=None)
+    await store.create(info)
+    model = bytearray()
+    for _ in range(60):
+        chunks = [rng.randbytes(rng.choice([1, 17, 4095, 4096, 4097, 9000])) for _ in range(5)]
+        if rng.random() < 0.2:
+            writer = await store.open_writer(info)
+            for chunk in chunks:
+                await writer.write(chunk)
+            await writer.discard()
+        else:
+            info = await append(store, info, chunks)
+            model += b"".join(chunks)
+        assert info.offset == len(model)
+        assert (tmp_path / "model").read_bytes() == bytes(model)
+    assert store.direct_pool is not None  # O_DIRECT really ran (not the tmpfs fallback)
+
+
+async def test_long_bodies_go_direct_and_return_their_buffers(tmp_path: Path) -> None:
+    store = small_store(tmp_path, direct_buffers=2)
+    pool = store.direct_pool
+    assert pool is not None
+    first = UploadInfo(id="first", length=None)
+    second = UploadInfo(id="second", length=None)
+    a = await store.open_writer(first)
+    b = await store.open_writer(second)
+    data = os.urandom(10 * BLOCK + 123)
+    await a.write(data)  # takes both buffers
+    await b.write(data)  # finds the pool empty: stays buffered, still correct
+    assert pool.take(1) == []
+    assert await a.commit() == await b.commit() == len(data)
+    assert len(pool.take(2)) == 2  # back after the commit
+    assert (tmp_path / "first").read_bytes() == (tmp_path / "second").read_bytes() == data
+
+
+async def test_a_failed_direct_write_fails_the_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk under a background write must never end in a commit that counts bytes
+    that are not there: the error surfaces, and discard cuts the file back."""
+    store = small_store(tmp_path)
+    info = await append(store, UploadInfo(id="full", length=None), [b"kept"])
+    real_pwrite = os.pwrite
+    calls = 0
+
+    def pwrite(fd: int, data: memoryview, pos: int) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_pwrite(fd, data, pos)
+
+    monkeypatch.setattr("os.pwrite", pwrite)
+    writer = await store.open_writer(info)
+    with pytest.raises((OSError, StoreError)):
+        for _ in range(20):
+            await writer.write(os.urandom(BLOCK))
+        await writer.commit()
+    monkeypatch.setattr("os.pwrite", real_pwrite)
+    with contextlib.suppress(StoreError):  # already closed if the commit raised
+        await writer.discard()
+    info = await append(store, info, [b"+"])  # the next writer cuts whatever is left
+    assert (tmp_path / "full").read_bytes() == b"kept+"
+    assert calls >= 2
+
+
+async def test_a_stopped_body_keeps_every_byte_that_arrived(tmp_path: Path) -> None:
+    """A release request cancels the body's task while a block write is in flight; the
+    commit that follows waits for it and keeps all accepted bytes."""
+    store = small_store(tmp_path, direct_buffer=64 * BLOCK)
+    info = await append(store, UploadInfo(id="stop", length=None), [b"head"])
+    writer = await store.open_writer(info)
+    chunk = os.urandom(BLOCK + 1)
+
+    async def pump() -> None:
+        for _ in range(10_000):
+            await writer.write(chunk)
+
+    task = asyncio.ensure_future(pump())
+    while writer.written < 200 * BLOCK:
+        await asyncio.sleep(0)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    written = writer.written  # the stop may land inside a chunk: its copied part counts
+    assert await writer.commit() == 4 + written
+    sent = b"head" + chunk * (written // len(chunk) + 1)
+    assert (tmp_path / "stop").read_bytes() == sent[: 4 + written]
+
+
+async def test_filesystems_without_o_direct_stay_buffered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where open(O_DIRECT) fails with EINVAL (older tmpfs, some network filesystems) the
+    store stays buffered from then on. The refusal is simulated: tmpfs here accepts it."""
+    real_open = os.open
+
+    def refusing_open(path: str, flags: int, *args: int) -> int:
+        if flags & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr("os.open", refusing_open)
+    store = small_store(tmp_path)
+    data = os.urandom(5 * BLOCK + 7)
+    info = await append(store, UploadInfo(id="plain", length=None), [data])
+    info = await append(store, info, [data])
+    assert store.direct_pool is None  # refused once, then never tried again
+    assert (tmp_path / "plain").read_bytes() == data + data
+
+
+def test_buffer_sizes_must_be_whole_blocks() -> None:
+    with pytest.raises(ValueError):
+        BufferPool(size=BLOCK + 1)
+    with pytest.raises(ValueError):
+        BufferPool(count=-1)
