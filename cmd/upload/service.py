@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -32,6 +31,7 @@ from tuskit.gen.tus.service import (
     PatchResult,
 )
 from tuskit.persist.composer import StoreComposer
+from tuskit.persist.ids import new_id
 from tuskit.persist.model import UploadInfo, UploadState
 from tuskit.persist.protocols import HeldLock, LockProbe, LockTimeout
 
@@ -54,7 +54,7 @@ RETRY_AFTER_SECONDS = 1
 
 def new_upload_id() -> str:
     """128 random bits, hex: unguessable and safe as a file or object name."""
-    return secrets.token_hex(16)
+    return new_id()
 
 
 class TusService:
