@@ -16,14 +16,16 @@ from collections.abc import (
     Iterable,
     Mapping,
 )
-from typing import Any, BinaryIO, ClassVar, NamedTuple, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, NamedTuple, TypeAlias, TypeVar
 from urllib.parse import quote as _quote
 
-import httpx
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    import httpx  # the client side only; a server never loads it
 
 __all__ = [
     "BadRequest",

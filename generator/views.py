@@ -444,9 +444,9 @@ def service_view(api: ir.Api, s: ir.Service) -> ServiceView:
     server_imports = ["import logging"]
     if server_consts.lines and any("re.compile" in c for c in server_consts.lines):
         server_imports.append("import re")
-    if any(m.trailers for m in s.methods):
-        server_imports.append("from typing import Any")
-    server_imports += ["", "from fastapi import APIRouter"]
+    typing_names = ["TYPE_CHECKING", *(["Any"] if any(m.trailers for m in s.methods) else [])]
+    server_imports.append(f"from typing import {', '.join(typing_names)}")
+    server_imports.append("")
     if any(m.body == "json" for m in s.methods):
         server_imports.append("from pydantic import ValidationError")
     server_imports.append("from starlette.requests import ClientDisconnect")

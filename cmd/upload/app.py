@@ -18,7 +18,7 @@ from typing import Any
 from starlette.routing import Router
 
 from tuskit.gen.http.cors import cors_middleware
-from tuskit.gen.http.tus.server import make_router
+from tuskit.gen.http.tus.server import make_routes
 from tuskit.persist.recovery import recover
 from tuskit.persist.sweeper import Sweeper
 
@@ -44,7 +44,7 @@ def create_app(settings: Settings) -> UploadApp:
             await recover(stores)
         service = TusService(stores, settings, inflight=inflight)
         # The generated routes are raw ASGI endpoints: no FastAPI app around them.
-        router.routes.extend(make_router(service, base_path=settings.router_base).routes)
+        router.routes.extend(make_routes(service, base_path=settings.router_base))
         # fsync and file creation run in threads. Enough of them let the kernel batch
         # concurrent syncs (journal group commit); too many cost CPU in GIL handoffs.
         asyncio.get_running_loop().set_default_executor(
