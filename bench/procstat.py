@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,3 +69,23 @@ def memory(pid: int) -> Memory:
         rss_bytes=sum(_status_kib(p, "VmRSS") for p in pids) * 1024,
         peak_rss_bytes=sum(_status_kib(p, "VmHWM") for p in pids) * 1024,
     )
+
+
+def dirty_bytes() -> int:
+    """Dirty + Writeback page-cache bytes, machine-wide (/proc/meminfo)."""
+    total = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("Dirty", "Writeback"):
+                total += int(rest.split()[0]) * 1024
+    return total
+
+
+def quiet_disk(limit: int = 8 << 20, timeout: float = 10.0) -> None:
+    """Start every measurement on a quiet disk: flush what earlier runs (and the removal
+    of their data dirs) left behind, so no target pays for another one's writes."""
+    os.sync()
+    deadline = time.monotonic() + timeout
+    while dirty_bytes() > limit and time.monotonic() < deadline:
+        time.sleep(0.1)

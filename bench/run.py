@@ -20,7 +20,7 @@ from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
-from bench import report
+from bench import procstat, report
 from bench.client import build_loadgen
 from bench.s3 import S3Bench
 from bench.scenarios import SMOKE, Scenario, ScenarioError, Sizes, build_scenarios
@@ -120,6 +120,7 @@ def _rounds(
             for name in order:
                 if name in res.skipped:
                     continue
+                procstat.quiet_disk()
                 try:
                     target = RunningTarget(specs[name], scratch)
                 except TargetUnavailable as e:

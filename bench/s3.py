@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench import procstat
 from bench.scenarios import GiB, Metrics, MiB, Scenario, ScenarioError, Sizes, patch_upload
 from bench.seaweed import (
     ACCESS_KEY,
@@ -186,6 +187,7 @@ class S3Bench:
         etags: dict[str, str] = {}
         self._clean()
         for name in order:
+            procstat.quiet_disk()
             t0 = time.monotonic()
             try:
                 got[name], etags[name] = self.run_ours() if name == OURS else self.run_boto3()
