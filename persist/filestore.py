@@ -35,6 +35,7 @@ from .directio import (
 )
 from .dirsync import DirSyncer
 from .fsync import PATCH, FsyncPolicy
+from .groupsync import GroupSyncer
 from .ids import check_id, is_safe_id
 from .model import UploadInfo
 from .protocols import StoreError, UploadExists, UploadNotFound
@@ -166,15 +167,32 @@ class FileChunkWriter:
         await self._settle()
 
     async def commit(self) -> int:
-        """Write what is pending and sync per policy, in one thread hop; returns the offset."""
+        """Write what is pending and sync per policy; returns the offset. A short body is
+        written on the event loop and made durable by a group sync (see groupsync); the
+        rest costs one thread hop."""
         self._check_open()
         try:
             await self._settle()
-            if self._pending or self._direct is not None or self._store.fsync_due(self._id):
+            syncer = self._store.group_syncer
+            if syncer is not None and self._direct is None and self._synced == self._start:
+                due = self._store.fsync_due(self._id)
+                self._write_and_close()
+                if due and self._pos != self._start:
+                    await finish(syncer.sync())
+                    self._store.synced(self._id)
+            elif self._pending or self._direct is not None or self._store.fsync_due(self._id):
                 await finish(asyncio.to_thread(self._commit))
         finally:
             self._close()
         return self._pos
+
+    def _write_and_close(self) -> None:
+        try:
+            self._flush()
+        finally:
+            fd, self._fd = self._fd, None
+            if fd is not None:
+                os.close(fd)
 
     def _commit(self) -> None:
         """In a worker thread; closes the descriptor too (one syscall less on the loop)."""
@@ -277,6 +295,7 @@ class FileByteStore:
         buffer_size: int = DEFAULT_BUFFER,
         direct_buffer: int = DEFAULT_DIRECT_BUFFER,
         direct_buffers: int = DEFAULT_DIRECT_BUFFERS,
+        group_sync: bool = True,
     ) -> None:
         """`direct_buffers=0` turns O_DIRECT off (every body through the page cache)."""
         if buffer_size <= 0:
@@ -284,6 +303,9 @@ class FileByteStore:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.dir_syncer = DirSyncer(self.data_dir)
+        self.group_syncer: GroupSyncer | None = (
+            GroupSyncer(self.data_dir) if group_sync and GroupSyncer.available() else None
+        )
         self.fsync = fsync
         self.buffer_size = buffer_size
         self.direct_pool: BufferPool | None = (

@@ -1,4 +1,7 @@
-"""FileByteStore specifics: buffering without thread hops, fsync calls, path safety."""
+"""FileByteStore specifics: buffering without thread hops, fsync calls, path safety.
+
+Tests about per-file syncs turn the group sync off (`group_sync=False`, the path used
+where `syncfs` is missing); tests/persist/test_groupsync.py covers the group path."""
 
 from __future__ import annotations
 
@@ -52,7 +55,11 @@ async def test_small_chunks_make_no_thread_hop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = FileByteStore(
-        tmp_path, FsyncPolicy.parse("patch"), buffer_size=1 << 20, direct_buffers=0
+        tmp_path,
+        FsyncPolicy.parse("patch"),
+        buffer_size=1 << 20,
+        direct_buffers=0,
+        group_sync=False,
     )
     info = UploadInfo(id="u1", length=None)
     await store.create(info)
@@ -86,7 +93,7 @@ async def test_never_policy_does_not_fsync(tmp_path: Path, monkeypatch: pytest.M
 async def test_interval_policy_fsyncs_at_most_once_per_interval(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = FileByteStore(tmp_path, FsyncPolicy.parse("interval:60s"))
+    store = FileByteStore(tmp_path, FsyncPolicy.parse("interval:60s"), group_sync=False)
     info = UploadInfo(id="u1", length=None)
     await store.create(info)
     count = Counter(monkeypatch)
@@ -218,7 +225,7 @@ async def test_a_cancelled_commit_waits_for_its_thread_before_closing(
 ) -> None:
     """Shutdown may cancel a request in its commit: the descriptor the sync thread uses
     must stay open until that thread is done."""
-    store = FileByteStore(tmp_path, FsyncPolicy.parse("patch"))
+    store = FileByteStore(tmp_path, FsyncPolicy.parse("patch"), group_sync=False)
     info = UploadInfo(id="slow", length=None)
     await store.create(info)
     writer = await store.open_writer(info)
