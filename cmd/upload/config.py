@@ -41,6 +41,7 @@ class Settings:
     expire_after: float = 24 * 3600.0  # 0: uploads never expire
     sweep_interval: float = 60.0
     fsync: str = "patch"
+    group_sync: bool = True  # short bodies: one syncfs per batch instead of per-file syncs
     cors_origins: tuple[str, ...] = ("*",)
     behind_proxy: bool = False
     lock_timeout: float = 5.0

@@ -60,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--fsync", default=_env("fsync", d.fsync), help="patch (default), never, or interval:5s"
     )
     p.add_argument(
+        "--no-group-sync",
+        dest="group_sync",
+        action="store_false",
+        default=_env("group_sync", "1") in ("1", "true"),
+        help="sync each short upload's file and directory instead of one syncfs per batch"
+        " (for a data dir on a filesystem shared with heavy writers)",
+    )
+    p.add_argument(
         "--cors-origins",
         default=_env("cors_origins", "*"),
         help="comma-separated allowed origins, * for any",
@@ -143,6 +151,7 @@ def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
             expire_after=parse_duration(a.expire_after),
             sweep_interval=parse_duration(a.sweep_interval),
             fsync=a.fsync,
+            group_sync=a.group_sync,
             cors_origins=tuple(o.strip() for o in a.cors_origins.split(",") if o.strip()),
             behind_proxy=a.behind_proxy,
             lock_timeout=parse_duration(a.lock_timeout),

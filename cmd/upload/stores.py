@@ -36,7 +36,9 @@ def runs_local_recovery(settings: Settings) -> bool:
 
 async def _open_bytes(settings: Settings) -> ByteStore:
     if settings.store == "file":
-        return FileByteStore(settings.data_dir, FsyncPolicy.parse(settings.fsync))
+        return FileByteStore(
+            settings.data_dir, FsyncPolicy.parse(settings.fsync), group_sync=settings.group_sync
+        )
     if settings.store == "s3":
         from tuskit.persist.s3store import S3Config, open_s3
 

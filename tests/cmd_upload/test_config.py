@@ -38,3 +38,20 @@ def test_settings_round_trip_through_the_environment(tmp_path: Path) -> None:
     assert s.router_base == "/uploads"
     again = Settings.from_env(s.to_env())
     assert again == s
+
+
+@pytest.mark.anyio
+async def test_no_group_sync_gives_per_file_syncs(tmp_path: Path) -> None:
+    from tuskit.persist.filestore import FileByteStore
+    from tuskit.upload.stores import open_stores
+
+    for argv, grouped in (([], True), (["--no-group-sync"], False)):
+        settings = settings_from_args([*argv, "--data-dir", str(tmp_path / str(grouped))])
+        assert settings.group_sync is grouped
+        assert Settings.from_env(settings.to_env()).group_sync is grouped
+        stores = await open_stores(settings)
+        try:
+            assert isinstance(stores.byte_store, FileByteStore)
+            assert (stores.byte_store.group_syncer is not None) is grouped
+        finally:
+            await stores.close()
