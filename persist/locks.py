@@ -184,6 +184,9 @@ class _ProcessHeld:
         self._id = upload_id
         self._slot: _Slot | None = slot
 
+    def still_held(self) -> bool:
+        return self._slot is not None  # in-process: nobody can take it from us
+
     async def release(self) -> None:
         slot, self._slot = self._slot, None
         if slot is not None:
@@ -314,6 +317,9 @@ class _FileHeld:
                 with contextlib.suppress(FileNotFoundError):
                     self._release_path.unlink()
                 _ask(on_release_request, self._id)
+
+    def still_held(self) -> bool:
+        return self._fd is not None  # flock lasts as long as the descriptor
 
     async def release(self) -> None:
         fd, self._fd = self._fd, None

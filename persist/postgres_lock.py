@@ -165,6 +165,10 @@ class _PgHeld:
         """The PostgreSQL backend holding the lock (tests end it to simulate a crash)."""
         return int(self.conn.get_server_pid())
 
+    def still_held(self) -> bool:
+        conn = self.conn
+        return conn is not None and not self.lost and not conn.is_closed()
+
     def _terminated(self, _conn: object) -> None:
         self.lost = True
         log.warning("database session holding the lock on %s ended", self.upload_id)

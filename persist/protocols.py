@@ -146,6 +146,12 @@ ReleaseRequest = Callable[[], None]
 class HeldLock(Protocol):
     async def release(self) -> None: ...
 
+    def still_held(self) -> bool:
+        """False once the lock may have passed to another holder (a lease that could not
+        be renewed in time, a database session that ended): the holder must then record
+        nothing more. Checked right before every metadata write made under the lock."""
+        ...
+
 
 @runtime_checkable
 class LockProbe(Protocol):

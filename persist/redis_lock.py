@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
@@ -45,7 +46,10 @@ return 0
 """
 
 
-class RedisLocker(SharedLocker[str]):
+FENCE_MARGIN = 0.2  # of the lease: a holder with less left records nothing more
+
+
+class RedisLocker(SharedLocker[tuple[str, float]]):
     """Locker across instances sharing a Redis; the client must use `decode_responses=True`."""
 
     def __init__(
@@ -83,9 +87,14 @@ class RedisLocker(SharedLocker[str]):
         return f"{self.prefix}release:{upload_id}"
 
     def _hold(
-        self, upload_id: str, taken: str, local: HeldLock, on_release_request: ReleaseRequest
+        self,
+        upload_id: str,
+        taken: tuple[str, float],
+        local: HeldLock,
+        on_release_request: ReleaseRequest,
     ) -> HeldLock:
-        held = _RedisHeld(self, upload_id, taken, local, on_release_request)
+        token, sent_at = taken
+        held = _RedisHeld(self, upload_id, token, local, on_release_request, sent_at)
         self._held[upload_id] = held
         return held
 
@@ -93,11 +102,19 @@ class RedisLocker(SharedLocker[str]):
         """Held by any instance right now (one EXISTS); the optional LockProbe capability."""
         return upload_id in self._held or bool(await self.client.exists(self.lock_key(upload_id)))
 
-    async def _take(self, upload_id: str, deadline: float, ask_holder: bool) -> str:
+    async def _take(self, upload_id: str, deadline: float, ask_holder: bool) -> tuple[str, float]:
+        """The token, and when the winning SET was sent: the lease runs from no earlier."""
         key, token = self.lock_key(upload_id), secrets.token_hex(16)
         lease_ms = max(1, int(self.lease * 1000))
+        sent_at = 0.0
+
+        async def try_set() -> bool:
+            nonlocal sent_at
+            sent_at = time.monotonic()
+            return bool(await self.client.set(key, token, nx=True, px=lease_ms))
+
         await poll_for_lock(
-            lambda: self.client.set(key, token, nx=True, px=lease_ms),
+            try_set,
             (lambda: self.client.publish(self.release_channel(upload_id), upload_id))
             if ask_holder
             else None,
@@ -106,7 +123,7 @@ class RedisLocker(SharedLocker[str]):
             ask_interval=self.ask_interval,
             what=f"lock on {upload_id} not released in time (other instance)",
         )
-        return token
+        return token, sent_at
 
     async def _listen(self) -> None:
         """Subscribe once (confirmed) and start dispatching release requests."""
@@ -167,6 +184,7 @@ class _RedisHeld:
         token: str,
         local: HeldLock,
         on_release_request: ReleaseRequest,
+        sent_at: float,
     ) -> None:
         self.locker = locker
         self.upload_id = upload_id
@@ -174,6 +192,7 @@ class _RedisHeld:
         self.local = local
         self.on_release_request = on_release_request
         self.lost = False
+        self.valid_until = sent_at + locker.lease  # monotonic; moved by every renewal
         self._renewer = asyncio.get_running_loop().create_task(
             self._renew_loop(), name=f"redis-lock-renew-{upload_id}"
         )
@@ -183,16 +202,32 @@ class _RedisHeld:
         lease_ms = max(1, int(self.locker.lease * 1000))
         while self.token is not None:
             await asyncio.sleep(self.locker.lease / 3)
+            sent_at = time.monotonic()
             try:
                 ok = await self.locker._renew(keys=[key], args=[self.token, lease_ms])
             except Exception:
                 log.exception("renewing the lock on %s failed", self.upload_id)
+                if not self.still_held():
+                    self._give_up("could not be renewed in time")
+                    return
                 continue
-            if not ok:
-                self.lost = True
-                log.warning("lease on %s was lost; asking the holder to stop", self.upload_id)
-                _ask(self.on_release_request, self.upload_id)
+            if ok:
+                self.valid_until = sent_at + self.locker.lease
+            else:
+                self._give_up("was lost")
                 return
+
+    def still_held(self) -> bool:
+        """Held for sure: not lost, and the lease has a safety margin left (a save that
+        starts now finishes before another instance could take the lock)."""
+        if self.token is None or self.lost:
+            return False
+        return time.monotonic() < self.valid_until - self.locker.lease * FENCE_MARGIN
+
+    def _give_up(self, why: str) -> None:
+        self.lost = True
+        log.warning("lease on %s %s; asking the holder to stop", self.upload_id, why)
+        _ask(self.on_release_request, self.upload_id)
 
     def stop_renewing(self) -> None:
         """Stop the lease renewal (tests simulate a crashed holder with it)."""

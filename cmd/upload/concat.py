@@ -125,6 +125,9 @@ class Concatenation:
                 return
             await concatenator.concatenate(final, partials)
             done = final.replace(length=length, offset=length, expires_at=None)
+            if not lock.still_held():
+                log.warning("lost the lock on final upload %s; its completion is retried", final_id)
+                return
             await self.stores.metadata.save(done)
         finally:
             await lock.release()

@@ -52,6 +52,18 @@ OFFSET_STREAM = "application/offset+octet-stream"
 RETRY_AFTER_SECONDS = 1
 
 
+def fence(lock: HeldLock) -> None:
+    """Refuse to record anything once the upload's lock may belong to someone else (a
+    lease that ran out while Redis was unreachable or the loop stalled, a PostgreSQL
+    session that ended): 503, the client asks HEAD and resumes. Bytes written meanwhile
+    lie beyond the recorded offset, where the next writer cuts or overwrites them."""
+    if not lock.still_held():
+        raise errors.Unavailable(
+            "this server lost the upload's lock before it could record the new offset; retry",
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+
+
 def new_upload_id() -> str:
     """128 random bits, hex: unguessable and safe as a file or object name."""
     return new_id()
@@ -405,7 +417,7 @@ class TusService:
                     f"offset {info.offset}",
                     upload_offset=info.offset,
                 )
-            info = await self._apply_length(info, payload.upload_length)
+            info = await self._apply_length(info, payload.upload_length, lock)
             limit = self._limit(info)
             if (
                 payload.content_length is not None
@@ -425,6 +437,7 @@ class TusService:
                 trailer=payload.trailer,
             )
             if info.offset != before:
+                fence(lock)
                 await self.stores.metadata.save(info)  # bytes are durable: move the offset
         finally:
             await lock.release()
@@ -437,7 +450,9 @@ class TusService:
             {"upload_offset": info.offset, "upload_expires": self._expires_header(info)},
         )
 
-    async def _apply_length(self, info: UploadInfo, length: int | None) -> UploadInfo:
+    async def _apply_length(
+        self, info: UploadInfo, length: int | None, lock: HeldLock
+    ) -> UploadInfo:
         """creation-defer-length: the first PATCH that knows the length fixes it."""
         if length is None:
             return info
@@ -454,6 +469,7 @@ class TusService:
                 f"Upload-Length {length} exceeds Tus-Max-Size {self.settings.max_size}"
             )
         info = info.replace(length=length, updated_at=self.clock())
+        fence(lock)
         await self.stores.metadata.save(info)
         return info
 
@@ -464,6 +480,7 @@ class TusService:
         lock = await self._lock(info.id, Interrupt())
         try:
             info = await self._load(payload.id)
+            fence(lock)
             await self._remove(info, UploadState.TERMINATED)
         finally:
             await lock.release()

@@ -13,7 +13,13 @@ from starlette.requests import Request
 
 from tusgen.runtime import BodyStream
 from tuskit.gen.tus import errors
-from tuskit.gen.tus.service import CreatePayload, GetPayload, HeadPayload, PatchPayload
+from tuskit.gen.tus.service import (
+    CreatePayload,
+    DeletePayload,
+    GetPayload,
+    HeadPayload,
+    PatchPayload,
+)
 from tuskit.persist import FileByteStore, MemoryMetadataStore, ProcessLocker, UploadInfo
 from tuskit.persist.composer import StoreComposer
 from tuskit.upload.config import Settings
@@ -139,3 +145,47 @@ async def test_a_disk_error_records_nothing_and_the_next_patch_succeeds(tmp_path
     result = await service.patch(patch_payload(upload_id, 0), body_of(b"abc", b"def"))
     assert result.upload_offset == 6
     assert (tmp_path / upload_id).read_bytes() == b"abcdef"
+
+
+class LosingLocker(ProcessLocker):
+    """A shared lock whose lease runs out while the body streams (Redis unreachable)."""
+
+    async def acquire(self, upload_id: str, **kwargs: Any) -> Any:
+        held = await super().acquire(upload_id, **kwargs)
+        losing = self
+
+        class Held:
+            async def release(self) -> None:
+                await held.release()
+
+            def still_held(self) -> bool:
+                return not losing.lost
+
+        return Held()
+
+    lost = False
+
+
+async def test_a_patch_that_lost_its_lock_records_nothing(tmp_path: Path) -> None:
+    """Fencing: the bytes are written, but the offset is not moved by a holder that may
+    no longer hold the lock; the client gets 503 and resumes from HEAD."""
+    locker = LosingLocker()
+    stores = StoreComposer(FileByteStore(tmp_path), MemoryMetadataStore(), locker)
+    service = TusService(stores, Settings(data_dir=tmp_path, lock_timeout=0.2))
+    upload_id = await create(service, 10)
+    await service.patch(patch_payload(upload_id, 0), body_of(b"abc"))
+    locker.lost = True
+    with pytest.raises(errors.Unavailable) as caught:
+        await service.patch(patch_payload(upload_id, 3), body_of(b"def"))
+    assert caught.value.retry_after == 1
+    head = await service.head(HeadPayload(id=upload_id, tus_resumable="1.0.0"))
+    assert head.upload_offset == 3
+    with pytest.raises(errors.Unavailable):
+        await service.delete(DeletePayload(id=upload_id, tus_resumable="1.0.0"))
+    locker.lost = False
+    await service.patch(patch_payload(upload_id, 3), body_of(b"DEF"))  # cuts "def", writes
+    reader = stores.reader
+    assert reader is not None
+    info = await stores.metadata.get(upload_id)
+    assert info is not None and info.offset == 6
+    assert b"".join([c async for c in reader.read(info, 0, 6)]) == b"abcDEF"

@@ -362,6 +362,13 @@ class LockerContract:
         await again.release()
         await again.release()  # idempotent
 
+    async def test_a_held_lock_knows_it_is_held(self, locker: Locker) -> None:
+        """The fence the service checks before recording an offset."""
+        held = await locker.acquire(new_id("lock"), timeout=1, on_release_request=lambda: None)
+        assert held.still_held()
+        await held.release()
+        assert not held.still_held()
+
     async def test_different_ids_do_not_block(self, locker: Locker) -> None:
         a = await locker.acquire(new_id("lock"), timeout=1, on_release_request=lambda: None)
         b = await locker.acquire(new_id("lock"), timeout=0.1, on_release_request=lambda: None)

@@ -124,6 +124,7 @@ class TestPostgresLocker(LockerContract):
         got = await b.acquire(uid, timeout=5, on_release_request=lambda: None)
         assert time.monotonic() - start < 2
         await asyncio.wait_for(told.wait(), 2)  # the old holder was told it lost the lock
+        assert not held.still_held()  # and is fenced: it records nothing more
         await held.release()  # harmless
         await got.release()
         await a.close()

@@ -117,6 +117,38 @@ class TestRedisLocker(LockerContract):
             await lk.close()
             await lk.client.aclose()
 
+    async def test_a_holder_that_cannot_renew_stops_being_held_before_the_lease_ends(
+        self, redis_prefix: str
+    ) -> None:
+        """Fencing: a holder cut off from Redis (renewals stopped here) must know it may
+        have lost the lock before another instance can take it, so it records nothing."""
+        uid = new_id("fence")
+        asked: list[int] = []
+        a = RedisLocker(_client(), redis_prefix, lease=0.6, poll_interval=0.02)
+        held = await a.acquire(uid, timeout=1, on_release_request=lambda: asked.append(1))
+        assert held.still_held()
+        held.stop_renewing()  # type: ignore[attr-defined]
+        await asyncio.sleep(0.6 * 0.85)  # inside the lease, past the safety margin
+        assert await a.client.exists(a.lock_key(uid)) == 1  # nobody could take it yet...
+        assert not held.still_held()  # ...but the holder already stops recording
+        await held.release()
+        await a.close()
+        await a.client.aclose()
+
+    async def test_a_lost_lease_fences_the_holder_and_asks_it_to_stop(
+        self, redis_prefix: str
+    ) -> None:
+        uid = new_id("fence")
+        asked = asyncio.Event()
+        a = RedisLocker(_client(), redis_prefix, lease=0.3, poll_interval=0.02)
+        held = await a.acquire(uid, timeout=1, on_release_request=asked.set)
+        await a.client.delete(a.lock_key(uid))  # the lease is gone (expired, or stolen)
+        await asyncio.wait_for(asked.wait(), timeout=2)  # the next renewal notices
+        assert not held.still_held()
+        await held.release()
+        await a.close()
+        await a.client.aclose()
+
     async def test_renewal_keeps_a_live_holder(self, redis_prefix: str) -> None:
         uid = new_id("lease")
         a = RedisLocker(_client(), redis_prefix, lease=0.3, poll_interval=0.02)
