@@ -79,7 +79,8 @@ def s3_client(
     max_attempts: int = 5,
 ) -> Any:
     """A boto3 client configured like our store's aiobotocore client (persist/s3store.py:
-    path-style, checksums only when required)."""
+    path-style, checksums only when required, no SigV4 payload hashing: the bench sends
+    Content-MD5 with every part, as the store does)."""
     import boto3
     from botocore.config import Config
 
@@ -90,7 +91,7 @@ def s3_client(
         aws_access_key_id=access_key,
         aws_secret_access_key=secret_key,
         config=Config(
-            s3={"addressing_style": "path"},
+            s3={"addressing_style": "path", "payload_signing_enabled": False},
             retries={"max_attempts": max_attempts, "mode": "standard"},
             max_pool_connections=max_pool_connections,
             request_checksum_calculation="when_required",

@@ -4,6 +4,7 @@ parts, concatenation by UploadPartCopy and by streaming, clean termination."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -237,3 +238,25 @@ class TestS3Specifics:
             assert store.budget.used == 0
         finally:
             await store.close()
+
+    async def test_parts_carry_content_md5_that_the_server_checks(
+        self, byte_store: S3ByteStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The payload is not SigV4-hashed (that ran on the event loop); integrity comes
+        from Content-MD5, and a part whose bytes do not match it is refused."""
+        from tuskit.persist import s3store
+
+        data = os.urandom(2 * P + 5)
+        info = await _new(byte_store, length=len(data))
+        wrong = s3store.content_md5(b"something else")
+        monkeypatch.setattr(s3store, "content_md5", lambda body: wrong)
+        writer = await byte_store.open_writer(info)
+        with pytest.raises(StoreError, match="Digest"):  # BadDigest / InvalidDigest
+            for i in range(0, len(data), 65536):
+                await writer.write(data[i : i + 65536])
+            await writer.commit()
+        monkeypatch.undo()
+        with contextlib.suppress(StoreError):
+            await writer.discard()
+        info = await _append(byte_store, info, data)  # the right digests: accepted
+        assert await read_all(byte_store, info) == data
