@@ -84,9 +84,7 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_each_parsed_chunk_is_one_message_and_reading_pauses_until_the_app_reads() -> (
-    None
-):
+async def test_each_parsed_chunk_is_one_message_and_reading_pauses_until_the_app_reads() -> None:
     app = RecordingApp()
     protocol, transport = connect(app)
     chunk = 40_000
