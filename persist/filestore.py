@@ -2,9 +2,10 @@
 
 Why it looks like this:
 - Small PATCH chunks must not cost a thread hop each, so a writer buffers up to
-  `buffer_size` bytes and then `os.pwrite`s directly on the event loop (a page-cache
-  write is a memcpy). Only the slow calls go to a worker thread: open/truncate, fsync,
-  reads, unlink and concatenation copies.
+  `buffer_size` bytes; a short body is then written on the event loop and made durable
+  by the store's group sync (`groupsync`), a long one goes to O_DIRECT (`directio`).
+  Worker threads get the slow calls: direct writes, per-file syncs where there is no
+  group sync, reads, unlink and concatenation copies.
 - A file is only appended at the offset the metadata store recorded. It is truncated in
   exactly two cases: `discard()` (a checksum mismatch) cuts back to where the writer
   started, and `open_writer` first cuts bytes beyond `info.offset` that a crash left
@@ -60,9 +61,11 @@ class FileChunkWriter:
 
     - Chunks are kept as a list and written with one `pwritev` per `buffer_size` bytes:
       no userland copy into a staging buffer, and no thread hop per chunk.
-    - A body smaller than the buffer reaches the disk in the commit's single thread hop
-      (create if new, write, fdatasync, and on the upload's first commit the directory
-      too), so the event loop never waits on a journal busy with other uploads' syncs.
+    - A body smaller than the buffer is written at commit on the event loop (the file
+      created with its first bytes) and made durable by one `syncfs` shared with every
+      commit of the same moment (`groupsync`). Without the group sync it takes one
+      thread hop: create if new, write, fdatasync, and on the upload's first commit the
+      directory too.
     - A body longer than the buffer switches to O_DIRECT (`directio`): aligned buffers
       written by a thread while the loop fills the next, no page cache at all.
     - Where O_DIRECT is refused (tmpfs) or the buffer pool is empty, a long body is synced
