@@ -171,15 +171,7 @@ class DirectAppender:
         if whole:
             self._write_blocks(buf, whole, self._base)
         if self._fill > whole:
-            tail = memoryview(buf)[whole : self._fill]
-            try:
-                pos = self._base + whole
-                while tail:
-                    n = os.pwrite(self._fd, tail, pos)
-                    pos += n
-                    tail = tail[n:]
-            finally:
-                tail.release()
+            pwrite_all(self._fd, memoryview(buf)[whole : self._fill], self._base + whole)
         return self._base + self._fill
 
     def close(self) -> None:
@@ -193,6 +185,16 @@ class DirectAppender:
         if self._direct_fd >= 0:
             os.close(self._direct_fd)
             self._direct_fd = -1
+
+
+def pwrite_all(fd: int, data: bytes | bytearray | memoryview, pos: int) -> int:
+    """Write all of `data` at `pos` (retrying short writes); returns the position after it."""
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, pos)
+        pos += n
+        view = view[n:]
+    return pos
 
 
 def _write_direct(fd: int, buf: mmap.mmap, length: int, pos: int) -> None:

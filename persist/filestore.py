@@ -33,6 +33,7 @@ from .directio import (
     DirectAppender,
     finish,
     open_direct,
+    pwrite_all,
 )
 from .dirsync import DirSyncer
 from .fsync import PATCH, FsyncPolicy
@@ -44,16 +45,6 @@ from .protocols import StoreError, UploadExists, UploadNotFound
 DEFAULT_BUFFER = 2 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
 _COPY_FALLBACK = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM}
-
-
-def _pwrite_all(fd: int, data: bytes | bytearray | memoryview, pos: int) -> int:
-    """Write all of `data` at `pos`; returns the position after it."""
-    view = memoryview(data)
-    while view:
-        n = os.pwrite(fd, view, pos)
-        pos += n
-        view = view[n:]
-    return pos
 
 
 class FileChunkWriter:
@@ -193,9 +184,12 @@ class FileChunkWriter:
         try:
             self._flush()
         finally:
-            fd, self._fd = self._fd, None
-            if fd is not None:
-                os.close(fd)
+            self._close_fd()
+
+    def _close_fd(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
     def _commit(self) -> None:
         """In a worker thread; closes the descriptor too (one syscall less on the loop)."""
@@ -211,9 +205,7 @@ class FileChunkWriter:
                 self._store.dir_syncer.sync()  # the file's name as durable as its bytes
             self._store.synced(self._id)
         finally:
-            fd, self._fd = self._fd, None
-            if fd is not None:
-                os.close(fd)
+            self._close_fd()
 
     async def discard(self) -> None:
         """Forget everything written by this writer: cut the file back to its start."""
@@ -256,9 +248,7 @@ class FileChunkWriter:
             direct.close()  # after its last write: the buffers go back to the pool
         if self._syncing is not None and not self._syncing.done():
             return  # the sync thread still uses the descriptor; __del__ closes it
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+        self._close_fd()
 
     def __del__(self) -> None:
         # A writer dropped without commit/discard must still not leak its descriptor.
@@ -477,5 +467,5 @@ def _copy_range(src: int, dst: int, size: int, dst_pos: int) -> None:
         chunk = os.pread(src, min(READ_CHUNK, size - done), done)
         if not chunk:
             raise StoreError(f"partial data file ends at {done}, expected {size} bytes")
-        _pwrite_all(dst, chunk, dst_pos + done)
+        pwrite_all(dst, chunk, dst_pos + done)
         done += len(chunk)
