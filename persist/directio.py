@@ -97,7 +97,10 @@ class DirectAppender:
         self._direct_fd = direct_fd
         self._base = start - start % BLOCK  # file position of the current buffer's byte 0
         self._fill = start - self._base
-        self._head_loaded = self._fill == 0
+        # Bytes of the current buffer before `_valid` hold nothing of this file yet (a pool
+        # buffer keeps whatever its last writer left): they are never written. Loading
+        # the head makes the whole buffer valid.
+        self._valid = self._fill
         self._inflight: asyncio.Future[None] | None = None
         self._current = 0
         self._failed: BaseException | None = None  # a write that failed: nothing may follow
@@ -107,17 +110,24 @@ class DirectAppender:
         """File position after the last byte accepted."""
         return self._base + self._fill
 
+    @property
+    def head_loaded(self) -> bool:
+        return self._valid == 0
+
     async def load_head(self) -> None:
-        """Read back the bytes of the first block that precede `start`."""
-        if self._head_loaded:
+        """Read back the bytes of the first block that precede `start`. Cancelled midway,
+        the buffer is left as it was and nothing may be written through this appender."""
+        if self.head_loaded:
             return
         head = await asyncio.to_thread(os.pread, self._fd, self._fill, self._base)
         if len(head) != self._fill:
             raise StoreError(f"data file ends before {self._base + self._fill}")
         self._buffers[0][: self._fill] = head
-        self._head_loaded = True
+        self._valid = 0
 
     async def write(self, data: bytes) -> None:
+        if not self.head_loaded:
+            raise StoreError("direct append before its first block's head was read back")
         view = memoryview(data)
         size = self._pool.size
         while view:
@@ -167,6 +177,12 @@ class DirectAppender:
         O_DIRECT and the partial last block through the page cache; returns the end."""
         self._check()
         buf = self._buffers[self._current]
+        if not self.head_loaded:
+            # Only bytes this appender copied in may reach the file; with the head never
+            # read back there are none (write refuses), and the stale head stays unwritten.
+            if self._fill > self._valid:
+                pwrite_all(self._fd, memoryview(buf)[self._valid : self._fill], self._base)
+            return self._base + self._fill
         whole = self._fill - self._fill % BLOCK
         if whole:
             self._write_blocks(buf, whole, self._base)

@@ -126,11 +126,18 @@ class FileChunkWriter:
             pool.give_back(buffers)
             self._store.direct_pool = None  # this filesystem has no O_DIRECT
             return False
-        self._direct = DirectAppender(pool, buffers, self._fd, direct_fd, self._pos)
+        appender = DirectAppender(pool, buffers, self._fd, direct_fd, self._pos)
+        try:
+            # Before the switch: a stop that lands in this read leaves the writer buffered
+            # with its pending chunks, and no unloaded buffer can ever reach the file.
+            await appender.load_head()
+        except BaseException:
+            appender.close()
+            raise
+        self._direct = appender
         chunks, self._pending, self._pending_size = self._pending, [], 0
-        await self._direct.load_head()
         for chunk in chunks:
-            await self._direct.write(chunk)
+            await appender.write(chunk)
         return True
 
     async def _sync_behind(self) -> None:

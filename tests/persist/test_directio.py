@@ -154,3 +154,46 @@ def test_buffer_sizes_must_be_whole_blocks() -> None:
         BufferPool(size=BLOCK + 1)
     with pytest.raises(ValueError):
         BufferPool(count=-1)
+
+
+async def test_a_stop_during_the_head_read_leaves_acknowledged_bytes_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15, item 1. A long body that resumes at an unaligned offset first reads back
+    the head of its first block. A stop arriving during that read must not let the commit
+    write a pool buffer that was never loaded over bytes already acknowledged (here the
+    buffer last held upload A's bytes, which would have landed in upload B)."""
+    store = small_store(tmp_path, direct_buffers=2)
+    a_bytes = bytes([0xAA]) * (6 * BLOCK)
+    await append(store, UploadInfo(id="a", length=None), [a_bytes])  # warms the pool with A
+    b_head = bytes([0xBB]) * 1000
+    info = await append(store, UploadInfo(id="b", length=None), [b_head])
+    real_pread = os.pread
+
+    def slow_pread(fd: int, length: int, pos: int) -> bytes:
+        import time
+
+        time.sleep(0.3)
+        return real_pread(fd, length, pos)
+
+    monkeypatch.setattr("os.pread", slow_pread)
+    writer = await store.open_writer(info)
+    body = bytes([0xCC]) * (4 * BLOCK)
+
+    async def pump() -> None:
+        await writer.write(body)  # long enough to go direct: reads B's head block first
+
+    task = asyncio.ensure_future(pump())
+    await asyncio.sleep(0.1)  # inside the slow head read
+    task.cancel()  # what a release request or SIGTERM does to the body's task
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    offset = await writer.commit()
+    monkeypatch.setattr("os.pread", real_pread)
+    stored = (tmp_path / "b").read_bytes()
+    assert stored[:1000] == b_head  # acknowledged bytes untouched
+    assert len(stored) == offset
+    assert stored[1000:] == body[: offset - 1000]  # whatever was kept is the body's prefix
+    # The pool is whole again and the next resumed body lands where it should.
+    info = await append(store, info.replace(offset=offset), [body])
+    assert (tmp_path / "b").read_bytes() == stored + body
