@@ -1,4 +1,4 @@
-"""Storage for tus uploads: where bytes go, where upload state goes, and locks.
+"""Storage for uploads: where bytes go, where upload state goes, and locks.
 
 `open_local(data_dir)` builds the embedded default: files for bytes, SQLite for state,
 flock for locks. Other setups build a `StoreComposer` from their own stores.
@@ -33,7 +33,6 @@ from .protocols import (
 )
 from .recovery import RecoveryReport, recover
 from .sqlite import SqliteMetadataStore
-from .sweeper import Sweeper, SweepReport, sweep_expired
 
 STATE_FILE = Path(".state") / "uploads.sqlite3"
 
@@ -76,8 +75,6 @@ __all__ = [
     "SqliteMetadataStore",
     "StoreComposer",
     "StoreError",
-    "SweepReport",
-    "Sweeper",
     "Terminator",
     "UploadExists",
     "UploadInfo",
@@ -85,5 +82,4 @@ __all__ = [
     "UploadState",
     "open_local",
     "recover",
-    "sweep_expired",
 ]

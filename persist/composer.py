@@ -1,14 +1,14 @@
 """One object holding a setup's stores, and what they offer (after tusd's StoreComposer).
 
-The service asks the composer, not the stores, which optional capabilities exist, and
-the `Tus-Extension` header is derived from the same checks, so the server never
+The engine asks the composer, not the stores, which optional capabilities exist; every
+protocol derives what it advertises from the same checks, so the server never
 advertises something its stores cannot do.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 from .model import UploadInfo, UploadState
 from .protocols import (
@@ -40,15 +40,6 @@ class StoreComposer:
         )
         self.inventory: Inventory | None = byte_store if isinstance(byte_store, Inventory) else None
 
-    def extensions(self) -> tuple[str, ...]:
-        """The `Tus-Extension` values, in the order tus lists them, for what is offered."""
-        return tuple(name for name, offered in _EXTENSIONS if offered(self))
-
-    @property
-    def tus_extension(self) -> str:
-        """The `Tus-Extension` header value."""
-        return ",".join(self.extensions())
-
     @contextlib.asynccontextmanager
     async def active_locked(
         self, upload_id: str, timeout: float
@@ -70,34 +61,8 @@ class StoreComposer:
     async def close(self) -> None:
         await self.locker.close()
         await self.metadata.close()
-        close_bytes = getattr(self.byte_store, "close", None)  # e.g. S3's client
-        if close_bytes is not None:
-            await close_bytes()
+        await self.byte_store.close()
 
 
 def _ignore() -> None:
     """Release requests to background work are not honoured: it is short."""
-
-
-def _core(c: StoreComposer) -> bool:
-    # Every ByteStore creates uploads, takes bytes in the creation request and may learn
-    # the length later (writers are not told a length); checksums are computed by the
-    # service over the bytes it hands to a writer, and `discard` undoes a mismatch.
-    return True
-
-
-def _expiration(c: StoreComposer) -> bool:
-    return callable(getattr(c.metadata, "expired", None))
-
-
-_EXTENSIONS: tuple[tuple[str, Callable[[StoreComposer], bool]], ...] = (
-    ("creation", _core),
-    ("creation-with-upload", _core),
-    ("creation-defer-length", _core),
-    ("expiration", _expiration),
-    ("checksum", _core),
-    ("checksum-trailer", _core),
-    ("termination", lambda c: c.terminator is not None),
-    ("concatenation", lambda c: c.concatenator is not None),
-    ("concatenation-unfinished", lambda c: c.concatenator is not None),
-)

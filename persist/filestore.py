@@ -287,6 +287,8 @@ def _advance(chunks: list[bytes], n: int) -> list[bytes]:
 class FileByteStore:
     """ByteStore + ContentReader + Terminator + Concatenator + Inventory on local files."""
 
+    serves_unfinished = True  # a data file is readable while it grows
+
     def __init__(
         self,
         data_dir: str | os.PathLike[str],
@@ -383,6 +385,9 @@ class FileByteStore:
             return (await asyncio.to_thread(os.stat, path)).st_size
         except FileNotFoundError:
             return 0
+
+    async def close(self) -> None:
+        """Nothing to release: descriptors live no longer than their writer or reader."""
 
     # ContentReader
     async def read(self, info: UploadInfo, start: int, end: int) -> AsyncIterator[bytes]:

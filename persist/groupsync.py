@@ -65,7 +65,9 @@ class GroupSyncer:
         with self._cond:
             self._waiting.append((loop, future))
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="tus-syncfs", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="persist-syncfs", daemon=True
+                )
                 self._thread.start()
             self._cond.notify()
         return future

@@ -19,9 +19,11 @@ class UploadState(enum.StrEnum):
 class UploadInfo:
     """State of one upload as the metadata store keeps it.
 
-    `metadata` holds the `Upload-Metadata` pairs exactly as received: key -> base64
-    value ('' when the key had no value), in the client's order. Decoding happens only
-    where a value is used (download headers), so stores never see raw bytes.
+    `metadata` is a plain mapping of text keys to text values ('' when a key has no
+    value), kept in the order the client gave them; stores keep it as it is. Protocols
+    decode their own wire forms before it gets here (tus's base64 pairs, a stream's
+    Content-Type, a session's fileName); `filename` and `filetype` are the keys every
+    protocol uses for what downloads serve.
     `storage` is private to the byte store (file name, multipart upload id, ...).
     """
 

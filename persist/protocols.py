@@ -1,10 +1,10 @@
 """The storage seam, after tusd: a core store plus small optional capabilities.
 
-The tus service depends only on these Protocols. A concrete setup is two parts:
-a *byte store* (where bytes go: local disk, S3-compatible object storage) and a
-*metadata store* (where upload state goes: SQLite, memory, Redis, PostgreSQL), plus a
-*locker*. `persist.composer.StoreComposer` collects what they offer; the advertised
-`Tus-Extension` list is derived from it.
+The upload engine depends only on these Protocols; no protocol's words live here. A
+concrete setup is two parts: a *byte store* (where bytes go: local disk, S3-compatible
+object storage) and a *metadata store* (where upload state goes: SQLite, memory, Redis,
+PostgreSQL), plus a *locker*. `persist.composer.StoreComposer` collects what they offer;
+each protocol derives what it advertises from that.
 """
 
 from __future__ import annotations
@@ -65,10 +65,18 @@ class ByteStore(Protocol):
         """Bytes actually stored; start-up recovery reconciles offsets with it."""
         ...
 
+    async def close(self) -> None:
+        """Release clients and connections (a no-op for local files)."""
+        ...
+
 
 @runtime_checkable
 class ContentReader(Protocol):
     """Capability: serve stored bytes (GET download)."""
+
+    serves_unfinished: bool
+    """False where bytes become readable only once the upload is complete (S3: parts are
+    not objects until the multipart upload completes)."""
 
     def read(self, info: UploadInfo, start: int, end: int) -> AsyncIterator[bytes]:
         """Bytes [start, end) of the upload, in chunks, without loading them whole."""

@@ -1,4 +1,4 @@
-"""Upload bytes in S3-compatible object storage: one multipart upload per tus upload.
+"""Upload bytes in S3-compatible object storage: one multipart upload per upload.
 
 Client: aiobotocore. It is botocore (the engine under boto3 and the AWS CLI: SigV4,
 retries, endpoint/region/path-style config, every S3 call including UploadPartCopy) on

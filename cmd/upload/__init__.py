@@ -1,4 +1,7 @@
-"""The `upload` command: a tus 1.0.0 server implementing the generated tus interface.
+"""The `upload` command: one process serving every upload protocol on one engine.
 
-Imported as `tuskit.upload` (see the README's "Import names"); run as `upload`.
+Rooms: `engine/` (protocol-neutral uploads), `tus/` (the tus adapter), `web/` (HTTP
+semantics the adapters share); this package itself only wires (settings, stores, the
+mounted services, the HTTP protocol class). Imported as `tuskit.upload` (see the
+README's "Import names"); run as `upload`.
 """

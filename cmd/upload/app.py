@@ -1,7 +1,8 @@
-"""The ASGI application: generated tus router + CORS + the service's lifecycle.
+"""Wiring: settings -> stores -> engine -> the mounted protocols, and the lifecycle.
 
-Start-up opens the stores and runs recovery; shutdown asks running PATCHes to stop
-and keep what arrived, so a SIGTERM never waits on a slow client for long.
+Start-up opens the stores, runs recovery, binds every mount to the engine and starts the
+expiry sweep; shutdown asks running bodies to stop and keep what arrived, so a SIGTERM
+never waits on a slow client for long. Adding a protocol is one line in `mounts`.
 """
 
 from __future__ import annotations
@@ -15,17 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
-from starlette.routing import Router
-
-from tuskit.gen.http.cors import cors_middleware
-from tuskit.gen.http.tus.server import make_routes
 from tuskit.persist.recovery import recover
-from tuskit.persist.sweeper import Sweeper
 
-from .asgi import UploadApp
-from .config import Settings
-from .inflight import Inflight
-from .service import TUS_VERSION, TusService
+from . import tus
+from .asgi import Mount, UploadApp
+from .engine import Engine, EngineOptions, Inflight
+from .settings import Settings
 from .stores import open_stores, runs_local_recovery
 
 log = logging.getLogger("tuskit.upload")
@@ -33,24 +29,41 @@ log = logging.getLogger("tuskit.upload")
 SignalHandler = Callable[[int, FrameType | None], Any] | int | None
 
 
+def engine_options(settings: Settings) -> EngineOptions:
+    return EngineOptions(
+        max_size=settings.max_size or None,
+        expire_after=settings.expire_after,
+        lock_timeout=settings.lock_timeout,
+    )
+
+
+def mounts(settings: Settings) -> list[Mount]:
+    """The protocols this server speaks, each under its own path."""
+    return [
+        tus.mount(
+            path=settings.router_base,
+            behind_proxy=settings.behind_proxy,
+            cors_origins=settings.cors_origins,
+        ),
+    ]
+
+
 def create_app(settings: Settings) -> UploadApp:
     inflight = Inflight()
-    router = Router()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[None]:
         stores = await open_stores(settings)
         if runs_local_recovery(settings):
             await recover(stores)
-        service = TusService(stores, settings, inflight=inflight)
-        # The generated routes are raw ASGI endpoints: no FastAPI app around them.
-        router.routes.extend(make_routes(service, base_path=settings.router_base))
+        engine = Engine(stores, engine_options(settings), inflight=inflight)
+        app.bind(engine)
         # fsync and file creation run in threads. Enough of them let the kernel batch
         # concurrent syncs (journal group commit); too many cost CPU in GIL handoffs.
         asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max_workers=settings.io_threads, thread_name_prefix="tus-io")
+            ThreadPoolExecutor(max_workers=settings.io_threads, thread_name_prefix="upload-io")
         )
-        sweeper = Sweeper(stores, interval=settings.sweep_interval)
+        sweeper = engine.sweeper(settings.sweep_interval)
         sweeper.start()
         restore = _drain_on_signal(inflight)
         try:
@@ -61,9 +74,8 @@ def create_app(settings: Settings) -> UploadApp:
             await sweeper.stop()
             await stores.close()
 
-    router.lifespan_context = lifespan
-    cors = cors_middleware(list(settings.cors_origins))
-    return UploadApp(router, cors, tus_version=TUS_VERSION)
+    app = UploadApp(mounts(settings), lifespan=lifespan)
+    return app
 
 
 def app_from_env() -> UploadApp:

@@ -1,4 +1,10 @@
-"""The outermost ASGI app: CORS, then the router; routing errors answered as JSON.
+"""The outermost ASGI app: a list of mounted services, each under its base path with its
+own CORS policy and error format, plus the process's lifespan.
+
+Protocol-neutral: a mount is whatever a protocol adapter's wiring hands over (generated
+routes, a CORS middleware, how its routing errors look). For each request the app picks
+the mount by path prefix (longest first), records which protocol is serving it
+(`engine.current_request`, for events and hooks), and runs that mount's CORS and router.
 
 Why not `starlette.applications.Starlette`: it wraps every request in an error and an
 exception middleware that the generated endpoints do not need (they catch their own
@@ -7,42 +13,107 @@ errors), measured at ~6.7 us of a ~29 us HEAD. This class keeps only what is use
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.responses import Response
-from starlette.routing import Router
+from starlette.routing import BaseRoute, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-_CODES = {404: "not_found", 405: "method_not_allowed"}
+from .engine import Engine, RequestContext, current_request
+
+RoutingError = Callable[[int, str], Response]
+"""(status, message) -> the mount's answer to a 404 (no such path) or 405."""
+
+Bind = Callable[[Engine], Sequence[BaseRoute]]
+"""Build the protocol's routes on the engine (called once the stores are open)."""
 
 
-class UploadApp:
-    def __init__(self, router: Router, cors: Middleware, *, tus_version: str) -> None:
-        self.router = router
-        self._tus_version = tus_version
-        cls, args, kwargs = cors
-        self._stack: ASGIApp = cls(self._route, *args, **kwargs)
+@dataclass
+class Mount:
+    """One protocol's routes under `path` (no trailing slash; '' mounts at the root)."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self.router.lifespan(scope, receive, send)
-            return
-        await self._stack(scope, receive, send)
+    name: str
+    path: str
+    bind: Bind
+    routing_error: RoutingError
+    cors: Middleware | None = None
+    routes: list[BaseRoute] = field(default_factory=list)
+
+    def matches(self, path: str) -> bool:
+        return not self.path or path == self.path or path.startswith(self.path + "/")
+
+
+class _Mounted:
+    """A mount made runnable: CORS -> router, with routing errors in the mount's format."""
+
+    def __init__(self, mount: Mount, app: ASGIApp) -> None:
+        self.mount = mount
+        self.router = Router()
+        self.router.routes = mount.routes  # the same list: routes may arrive at start-up
+        self.stack: ASGIApp = self._route
+        if mount.cors is not None:
+            cls, args, kwargs = mount.cors
+            self.stack = cls(self._route, *args, **kwargs)
+        self._app = app
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         # With "app" in the scope, Starlette's routing raises HTTPException for an unknown
-        # path or method instead of answering plain text; we answer in the tus JSON shape.
-        scope["app"] = self
+        # path or method instead of answering plain text; the mount answers in its format.
+        scope["app"] = self._app
         try:
             await self.router(scope, receive, send)
         except HTTPException as exc:
-            await self._routing_error(exc)(scope, receive, send)
+            response = self.mount.routing_error(exc.status_code, _message(exc))
+            for key, value in (exc.headers or {}).items():
+                response.headers[key] = value
+            await response(scope, receive, send)
 
-    def _routing_error(self, exc: HTTPException) -> Response:
-        status = exc.status_code
-        message = "no upload at this URL" if status == 404 else str(exc.detail)
-        body = json.dumps({"code": _CODES.get(status, "http_error"), "message": message})
-        headers = {"Tus-Resumable": self._tus_version, **(exc.headers or {})}
-        return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+def _message(exc: HTTPException) -> str:
+    return "nothing at this URL" if exc.status_code == 404 else str(exc.detail)
+
+
+Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]
+
+
+class UploadApp:
+    """Dispatches to mounts; the first mount also answers paths no mount claims."""
+
+    def __init__(self, mounts: Sequence[Mount], lifespan: Lifespan | None = None) -> None:
+        if not mounts:
+            raise ValueError("an upload app needs at least one mounted service")
+        self.mounts = list(mounts)
+        self._lifespan_router = Router(lifespan=lifespan)
+        self._ordered = sorted(
+            (_Mounted(m, self) for m in self.mounts), key=lambda m: len(m.mount.path), reverse=True
+        )
+        self._fallback = next(m for m in self._ordered if m.mount is self.mounts[0])
+
+    def mount(self, name: str) -> Mount:
+        return next(m for m in self.mounts if m.name == name)
+
+    def bind(self, engine: Engine) -> None:
+        """Give every mount its routes on `engine` (at start-up, once stores are open)."""
+        for m in self.mounts:
+            m.routes[:] = m.bind(engine)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan_router.lifespan(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        target = self._fallback
+        for mounted in self._ordered:
+            if mounted.mount.matches(path):
+                target = mounted
+                break
+        token = current_request.set(RequestContext(target.mount.name, scope))
+        try:
+            await target.stack(scope, receive, send)
+        finally:
+            current_request.reset(token)

@@ -1,6 +1,5 @@
-"""`upload`: start the tus server (flags in the spirit of tusd; `UPLOAD_*` env vars too).
-
-Every flag also reads `UPLOAD_<NAME>` from the environment, e.g. UPLOAD_DATA_DIR.
+"""`upload`: start the server. Flags come from the settings model (one declaration each);
+every flag can also be set as `UPLOAD_<NAME>` in the environment, e.g. UPLOAD_DATA_DIR.
 """
 
 from __future__ import annotations
@@ -10,170 +9,72 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 import uvicorn
+from pydantic import ValidationError
 
-from .config import ENV_PREFIX, Settings, parse_duration, parse_size
+from .settings import ENV_PREFIX, Settings
 
 PROTOCOL = "tuskit.upload.httpproto:UploadHttpProtocol"
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(ENV_PREFIX + name.upper(), default)
+class _Parser(argparse.ArgumentParser):
+    """Errors are one line and exit status 2 (no usage dump before them)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d = Settings()
-    p = argparse.ArgumentParser(
+    """One flag per settings field; defaults stay with the model (and the environment)."""
+    p = _Parser(
         prog="upload",
-        description="tus 1.0.0 resumable-upload server (all extensions). "
+        description="Resumable-upload server (tus 1.0.0 with every extension). "
         "Each flag can also be set as UPLOAD_<FLAG> in the environment.",
     )
-    p.add_argument("--host", default=_env("host", d.host), help="listen address")
-    p.add_argument(
-        "--port", type=int, default=int(_env("port", str(d.port))), help="listen port (8080)"
-    )
-    p.add_argument(
-        "--base-path", default=_env("base_path", d.base_path), help="URL path of uploads"
-    )
-    p.add_argument(
-        "--data-dir", default=_env("data_dir", str(d.data_dir)), help="where bytes and state go"
-    )
-    p.add_argument(
-        "--max-size",
-        default=_env("max_size", "0"),
-        help="largest upload (e.g. 10GiB); 0 = no limit",
-    )
-    p.add_argument(
-        "--expire-after",
-        default=_env("expire_after", "24h"),
-        help="unfinished uploads expire after (0 = never)",
-    )
-    p.add_argument(
-        "--sweep-interval",
-        default=_env("sweep_interval", "60s"),
-        help="how often expired uploads are removed",
-    )
-    p.add_argument(
-        "--fsync", default=_env("fsync", d.fsync), help="patch (default), never, or interval:5s"
-    )
-    p.add_argument(
-        "--no-group-sync",
-        dest="group_sync",
-        action="store_false",
-        default=_env("group_sync", "1") in ("1", "true"),
-        help="sync each short upload's file and directory instead of one syncfs per batch"
-        " (for a data dir on a filesystem shared with heavy writers)",
-    )
-    p.add_argument(
-        "--cors-origins",
-        default=_env("cors_origins", "*"),
-        help="comma-separated allowed origins, * for any",
-    )
-    p.add_argument(
-        "--behind-proxy",
-        action="store_true",
-        default=_env("behind_proxy", "0") in ("1", "true"),
-        help="trust Forwarded / X-Forwarded-* for Location",
-    )
-    p.add_argument(
-        "--lock-timeout",
-        default=_env("lock_timeout", "5s"),
-        help="how long a request waits for a busy upload",
-    )
-    p.add_argument(
-        "--shutdown-timeout",
-        default=_env("shutdown_timeout", "10s"),
-        help="bound on graceful shutdown",
-    )
-    p.add_argument(
-        "--workers", type=int, default=int(_env("workers", "1")), help="worker processes"
-    )
-    p.add_argument(
-        "--io-threads",
-        type=int,
-        default=int(_env("io_threads", str(d.io_threads))),
-        help="threads per worker for fsync and file creation",
-    )
-    p.add_argument("--store", default=_env("store", d.store), help="where bytes go: file or s3")
-    p.add_argument(
-        "--state",
-        default=_env("state", d.state),
-        help="where state goes: sqlite (default), sqlite:///path, redis://..., postgresql://...",
-    )
-    s3_help = {
-        "s3_endpoint": "S3 API URL (empty: AWS)",
-        "s3_bucket": "bucket for upload objects",
-        "s3_region": "S3 region",
-        "s3_prefix": "key prefix inside the bucket",
-        "s3_access_key": "access key (prefer the environment variable)",
-        "s3_secret_key": "secret key (prefer the environment variable)",
-    }
-    for name, text in s3_help.items():
-        p.add_argument(
-            "--" + name.replace("_", "-"), default=_env(name, str(getattr(d, name))), help=text
-        )
-    p.add_argument(
-        "--redis-prefix",
-        default=_env("redis_prefix", d.redis_prefix),
-        help="key prefix with --state redis://... (one per deployment)",
-    )
-    p.add_argument(
-        "--pg-schema",
-        default=_env("pg_schema", d.pg_schema),
-        help="schema with --state postgresql://... (created on start)",
-    )
-    p.add_argument(
-        "--s3-path-style",
-        action=argparse.BooleanOptionalAction,
-        default=_env("s3_path_style", "1") in ("1", "true"),
-        help="path-style S3 addressing (SeaweedFS, MinIO); --no-s3-path-style for AWS",
-    )
-    p.add_argument(
-        "--s3-part-size",
-        default=_env("s3_part_size", str(d.s3_part_size)),
-        help="preferred multipart part size (at least 5MiB)",
-    )
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = ",".join(default) if isinstance(default, tuple) else default
+        text = f"{field.description} (default: {shown!s}; env {ENV_PREFIX}{name.upper()})"
+        if isinstance(default, bool):
+            p.add_argument(
+                _flag(name),
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=text,
+            )
+        else:
+            p.add_argument(_flag(name), default=argparse.SUPPRESS, metavar=name.upper(), help=text)
     return p
 
 
 def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
-    a = build_parser().parse_args(argv)
+    """Flags over the environment over the defaults; exits 2 with one line on a bad value."""
+    parser = build_parser()
+    given = vars(parser.parse_args(argv))
     try:
-        return Settings(
-            host=a.host,
-            port=a.port,
-            base_path="/" + a.base_path.strip("/") + "/" if a.base_path.strip("/") else "/",
-            data_dir=Path(a.data_dir).resolve(),
-            max_size=parse_size(a.max_size),
-            expire_after=parse_duration(a.expire_after),
-            sweep_interval=parse_duration(a.sweep_interval),
-            fsync=a.fsync,
-            group_sync=a.group_sync,
-            cors_origins=tuple(o.strip() for o in a.cors_origins.split(",") if o.strip()),
-            behind_proxy=a.behind_proxy,
-            lock_timeout=parse_duration(a.lock_timeout),
-            shutdown_timeout=parse_duration(a.shutdown_timeout),
-            workers=a.workers,
-            io_threads=a.io_threads,
-            store=a.store,
-            state=a.state,
-            s3_endpoint=a.s3_endpoint,
-            s3_bucket=a.s3_bucket,
-            s3_region=a.s3_region,
-            s3_prefix=a.s3_prefix,
-            s3_access_key=a.s3_access_key,
-            s3_secret_key=a.s3_secret_key,
-            s3_path_style=a.s3_path_style,
-            redis_prefix=a.redis_prefix,
-            pg_schema=a.pg_schema,
-            s3_part_size=parse_size(a.s3_part_size),
-        )
-    except ValueError as exc:
-        build_parser().error(str(exc))
-        raise  # unreachable: error() exits
+        return Settings(**given)
+    except ValidationError as exc:
+        parser.error(_one_line(exc, given))
+
+
+def _one_line(exc: ValidationError, given: dict[str, object]) -> str:
+    """Each problem as `--flag: why` (or `UPLOAD_NAME: why` when it came from there)."""
+    problems: list[str] = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        where = _flag(name) if name in given else ENV_PREFIX + name.upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "is not a setting"
+        problems.append(f"{where}: {message}")
+    return "; ".join(problems)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

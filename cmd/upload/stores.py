@@ -18,7 +18,7 @@ from tuskit.persist import (
 from tuskit.persist.composer import StoreComposer
 from tuskit.persist.protocols import ByteStore, Locker, MetadataStore
 
-from .config import Settings
+from .settings import Settings
 
 
 async def open_stores(settings: Settings) -> StoreComposer:

@@ -1,4 +1,4 @@
-"""The composer detects capabilities, derives Tus-Extension, and open_local wires the default."""
+"""The composer detects capabilities, and open_local wires the embedded default."""
 
 from __future__ import annotations
 
@@ -21,18 +21,6 @@ from tuskit.persist.protocols import ChunkWriter
 
 pytestmark = pytest.mark.anyio
 
-FULL = (
-    "creation",
-    "creation-with-upload",
-    "creation-defer-length",
-    "expiration",
-    "checksum",
-    "checksum-trailer",
-    "termination",
-    "concatenation",
-    "concatenation-unfinished",
-)
-
 
 class CoreOnlyBytes:
     """A ByteStore with no optional capability (e.g. an append-only log)."""
@@ -46,6 +34,9 @@ class CoreOnlyBytes:
     async def durable_size(self, info: UploadInfo) -> int:
         return 0
 
+    async def close(self) -> None:
+        pass
+
 
 class DeletingBytes(CoreOnlyBytes):
     async def delete(self, info: UploadInfo) -> None:
@@ -54,25 +45,20 @@ class DeletingBytes(CoreOnlyBytes):
 
 def test_full_file_store_offers_everything(tmp_path: Path) -> None:
     c = StoreComposer(FileByteStore(tmp_path), MemoryMetadataStore(), ProcessLocker())
-    assert c.extensions() == FULL
-    assert c.tus_extension == ",".join(FULL)
     store: object = c.byte_store
     assert all(cap is store for cap in (c.reader, c.terminator, c.concatenator, c.inventory))
 
 
-def test_core_only_store_offers_no_optional_extension() -> None:
+def test_core_only_store_offers_no_optional_capability() -> None:
     c = StoreComposer(CoreOnlyBytes(), MemoryMetadataStore(), ProcessLocker())
     assert c.reader is None and c.terminator is None and c.concatenator is None
-    assert "termination" not in c.extensions()
-    assert "concatenation" not in c.extensions()
-    assert "concatenation-unfinished" not in c.extensions()
-    assert c.extensions()[:4] == FULL[:4]
+    assert c.inventory is None
 
 
 def test_termination_follows_the_terminator() -> None:
     c = StoreComposer(DeletingBytes(), MemoryMetadataStore(), ProcessLocker())
     assert c.terminator is not None
-    assert c.extensions() == tuple(e for e in FULL if not e.startswith("concatenation"))
+    assert c.reader is None and c.concatenator is None
 
 
 async def test_open_local_builds_the_embedded_default(tmp_path: Path) -> None:
@@ -83,7 +69,7 @@ async def test_open_local_builds_the_embedded_default(tmp_path: Path) -> None:
         assert isinstance(c.metadata, SqliteMetadataStore)
         assert c.metadata.path == tmp_path / ".state" / "uploads.sqlite3"
         assert isinstance(c.locker, FileLocker)
-        assert c.extensions() == FULL
+        assert c.reader is c.terminator is c.concatenator is c.byte_store
         info = UploadInfo(id="abc", length=3)
         info = info.replace(storage=await c.byte_store.create(info))
         await c.metadata.create(info)

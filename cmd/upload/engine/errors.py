@@ -1,0 +1,117 @@
+"""What the engine refuses, in its own words: each adapter maps these to its protocol.
+
+One class per decision a client can act on differently (resume elsewhere, retry later,
+fix the request); messages are written for the client and carry no server paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from tuskit.persist.model import UploadState
+
+RETRY_AFTER_SECONDS = 1
+
+
+class EngineError(Exception):
+    """Base of every refusal the engine makes on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(EngineError):
+    """No upload with this id ever existed (or its tombstone was purged)."""
+
+
+class Gone(EngineError):
+    """The upload existed and was terminated or expired."""
+
+    def __init__(self, message: str, state: UploadState) -> None:
+        super().__init__(message)
+        self.state = state
+
+
+class Locked(EngineError):
+    """Another request holds the upload and did not let go in time."""
+
+
+class Unavailable(EngineError):
+    """Retry shortly: the server is draining, the upload was handed to another request,
+    or this server lost the upload's lock before recording. `offset` is the recorded
+    offset when the engine knows it."""
+
+    def __init__(
+        self, message: str, *, offset: int | None = None, retry_after: int = RETRY_AFTER_SECONDS
+    ) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.retry_after = retry_after
+
+
+class OffsetMismatch(EngineError):
+    """The client's offset is not the upload's; `offset` is the right one."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+class TooLarge(EngineError):
+    """The request would pass the upload's length or the server's size limit."""
+
+
+class InvalidRequest(EngineError):
+    """The request contradicts itself or the upload (lengths that disagree, a
+    concatenation naming something that cannot be joined, a malformed digest)."""
+
+
+class ChecksumMismatch(EngineError):
+    """The body does not match the digest it promised; nothing of it was kept."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+class FinalUpload(EngineError):
+    """A concatenation result cannot take bytes of its own."""
+
+
+class Incomplete(EngineError):
+    """This byte store serves an upload only once it is complete."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+class Unreadable(EngineError):
+    """This byte store cannot serve downloads at all."""
+
+
+class Rejected(EngineError):
+    """A `pre-*` decision (a hook) refused the request with the answer the client sees."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        body: str | None = None,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+        self.headers = tuple(headers.items() if isinstance(headers, Mapping) else headers)
+
+
+class BodyRejected(EngineError):
+    """Raised by a body iterator to refuse the request (not an interruption): the append
+    is discarded and `cause` propagates to the adapter that raised it."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause

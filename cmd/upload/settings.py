@@ -1,0 +1,203 @@
+"""Server settings, declared once: each field is a flag, an `UPLOAD_*` environment
+variable, a default and a line of `--help`.
+
+Precedence: flags, then the environment, then the default. Values are strings on the
+command line and in the environment (`30s`, `512MiB`, `a,b`); validators turn them into
+seconds, bytes and tuples, so a bad value is one clear line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from tuskit.persist.fsync import FsyncPolicy
+
+ENV_PREFIX = "UPLOAD_"
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
+_SIZE = re.compile(r"^(\d+)([kmgt]i?b?)?$", re.IGNORECASE)
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_STATE_SCHEMES = ("sqlite:///", "redis://", "rediss://", "unix://", "postgresql://", "postgres://")
+
+
+def parse_duration(text: str) -> float:
+    """'90', '30s', '15m', '24h', '7d' -> seconds; '0' disables."""
+    match = _DURATION.match(text.strip().lower())
+    if match is None:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 15m, 24h, 7d)")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def parse_size(text: str) -> int:
+    """'1073741824', '512MiB', '10GB', '1g' -> bytes (binary multiples)."""
+    match = _SIZE.match(text.strip())
+    if match is None:
+        raise ValueError(f"not a size: {text!r} (use e.g. 1048576, 512MiB, 10GiB)")
+    unit = (match.group(2) or "").lower()[:1]
+    power: int = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}[unit]
+    return int(match.group(1)) * (1 << (10 * power))
+
+
+def _duration(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+def _size(value: Any) -> Any:
+    return parse_size(value) if isinstance(value, str) else value
+
+
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def _flag(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"not a yes/no value: {value!r} (use 1 or 0)")
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_duration), Field(ge=0)]
+Size = Annotated[int, BeforeValidator(_size), Field(ge=0)]
+CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+
+
+class Settings(BaseSettings):
+    """Everything `upload` can be told; `--help` prints each field's description."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
+
+    host: str = Field(default="127.0.0.1", description="listen address")
+    port: int = Field(default=8080, ge=0, le=65535, description="listen port")
+    base_path: str = Field(default="/files/", description="URL path of tus uploads")
+    data_dir: Path = Field(default=Path("./data"), description="where bytes and state go")
+    max_size: Size = Field(default=0, description="largest upload (e.g. 10GiB); 0 = no limit")
+    expire_after: Duration = Field(
+        default=24 * 3600.0, description="unfinished uploads expire after (0 = never)"
+    )
+    sweep_interval: Duration = Field(
+        default=60.0, gt=0, description="how often expired uploads are removed"
+    )
+    fsync: str = Field(default="patch", description="patch (default), never, or interval:5s")
+    group_sync: Flag = Field(
+        default=True,
+        description="one syncfs per batch of short uploads; --no-group-sync syncs each"
+        " file and directory instead (a data dir on a filesystem shared with heavy writers)",
+    )
+    cors_origins: CommaList = Field(
+        default=("*",), description="comma-separated allowed origins, * for any"
+    )
+    behind_proxy: Flag = Field(
+        default=False, description="trust Forwarded / X-Forwarded-* for Location"
+    )
+    lock_timeout: Duration = Field(
+        default=5.0, description="how long a request waits for a busy upload"
+    )
+    shutdown_timeout: Duration = Field(default=10.0, description="bound on graceful shutdown")
+    workers: int = Field(default=1, ge=1, description="worker processes")
+    io_threads: int = Field(
+        default=16, ge=1, description="threads per worker for fsync and file creation"
+    )
+    store: Literal["file", "s3"] = Field(default="file", description="where bytes go: file or s3")
+    state: str = Field(
+        default="",
+        description="where state goes: sqlite (default), sqlite:///path, redis://...,"
+        " postgresql://...",
+    )
+    s3_endpoint: str = Field(default="", description="S3 API URL (empty: AWS)")
+    s3_bucket: str = Field(default="", description="bucket for upload objects")
+    s3_region: str = Field(default="us-east-1", description="S3 region")
+    s3_prefix: str = Field(default="", description="key prefix inside the bucket")
+    s3_access_key: str = Field(
+        default="", description="access key (prefer the environment variable)", repr=False
+    )
+    s3_secret_key: str = Field(
+        default="", description="secret key (prefer the environment variable)", repr=False
+    )
+    s3_path_style: Flag = Field(
+        default=True,
+        description="path-style S3 addressing (SeaweedFS, MinIO); --no-s3-path-style for AWS",
+    )
+    s3_part_size: Size = Field(
+        default=16 * 1024 * 1024, description="preferred multipart part size (at least 5MiB)"
+    )
+    redis_prefix: str = Field(
+        default="tus:", description="key prefix with --state redis://... (one per deployment)"
+    )
+    pg_schema: str = Field(
+        default="public", description="schema with --state postgresql://... (created on start)"
+    )
+
+    @field_validator("base_path")
+    @classmethod
+    def _one_slash_each_side(cls, value: str) -> str:
+        inner = value.strip().strip("/")
+        return f"/{inner}/" if inner else "/"
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("fsync")
+    @classmethod
+    def _fsync_policy(cls, value: str) -> str:
+        FsyncPolicy.parse(value)  # raises ValueError with the accepted forms
+        return value
+
+    @field_validator("state")
+    @classmethod
+    def _state_url(cls, value: str) -> str:
+        if value in ("", "sqlite") or value.startswith(_STATE_SCHEMES):
+            return value
+        raise ValueError(
+            f"unknown state store {value!r}: use sqlite, sqlite:///path, redis://...,"
+            " postgresql://..."
+        )
+
+    @property
+    def router_base(self) -> str:
+        """Base path without the trailing slash, as the generated router takes it."""
+        return self.base_path.rstrip("/")
+
+    @property
+    def location_base(self) -> str:
+        """Base path with one trailing slash, as upload URLs are built."""
+        return self.router_base + "/"
+
+    def to_env(self) -> dict[str, str]:
+        """Settings as `UPLOAD_*` variables, so worker processes rebuild the same object."""
+        env: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, tuple):
+                text = ",".join(value)
+            elif isinstance(value, bool):
+                text = "1" if value else "0"
+            else:
+                text = str(value)
+            env[ENV_PREFIX + name.upper()] = text
+        return env
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """From `environ` (default: the process environment) and the defaults."""
+        if environ is None:
+            return cls()
+        values = {
+            name: environ[ENV_PREFIX + name.upper()]
+            for name in cls.model_fields
+            if ENV_PREFIX + name.upper() in environ
+        }
+        return cls.model_validate(values)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from tuskit.upload.web.urls import RequestOrigin, external_base, id_from_url
+
+
+def test_location_uses_host_unless_proxy_is_trusted() -> None:
+    origin = RequestOrigin("up.local:8080", forwarded="host=cdn.example;proto=https")
+    assert external_base(origin, "/files/", behind_proxy=False) == "http://up.local:8080/files/"
+    assert external_base(origin, "/files/", behind_proxy=True) == "https://cdn.example/files/"
+
+
+def test_x_forwarded_headers_and_prefix() -> None:
+    origin = RequestOrigin(
+        "internal:1",
+        x_forwarded_host="a.example, b",
+        x_forwarded_proto="https",
+        x_forwarded_prefix="/api",
+    )
+    assert external_base(origin, "/files/", behind_proxy=True) == "https://a.example/api/files/"
+
+
+def test_hostile_values_never_reach_location() -> None:
+    origin = RequestOrigin(
+        "ok.example",
+        x_forwarded_host="evil.com/\r\nSet-Cookie: x",
+        x_forwarded_proto="javascript",
+        x_forwarded_prefix="/a b",
+    )
+    assert external_base(origin, "/files/", behind_proxy=True) == "http://ok.example/files/"
+    assert (
+        external_base(RequestOrigin("bad host"), "/f/", behind_proxy=False) == "http://localhost/f/"
+    )
+
+
+def test_ids_from_absolute_relative_and_prefixed_urls() -> None:
+    assert id_from_url("http://h/files/abc123", "/files/") == "abc123"
+    assert id_from_url("/files/abc123", "/files/") == "abc123"
+    assert id_from_url("https://h/api/files/abc_1-2/", "/files/") == "abc_1-2"
+    assert id_from_url("/files/../../etc", "/files/") is None
+    assert id_from_url("", "/files/") is None
