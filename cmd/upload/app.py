@@ -34,6 +34,8 @@ def engine_options(settings: Settings) -> EngineOptions:
         max_size=settings.max_size or None,
         expire_after=settings.expire_after,
         lock_timeout=settings.lock_timeout,
+        stall_timeout=settings.stall_timeout,
+        idle_timeout=settings.idle_timeout,
     )
 
 

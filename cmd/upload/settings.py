@@ -104,6 +104,16 @@ class Settings(BaseSettings):
     lock_timeout: Duration = Field(
         default=5.0, description="how long a request waits for a busy upload"
     )
+    stall_timeout: Duration = Field(
+        default=2.0,
+        description="a running PATCH that brought no bytes for this long may be taken over"
+        " by another; a healthy one is never interrupted (HEAD never interrupts)",
+    )
+    idle_timeout: Duration = Field(
+        default=60.0,
+        description="a request body that brings no bytes for this long is ended, keeping"
+        " what arrived (0 = never)",
+    )
     shutdown_timeout: Duration = Field(default=10.0, description="bound on graceful shutdown")
     workers: int = Field(default=1, ge=1, description="worker processes")
     io_threads: int = Field(

@@ -51,6 +51,8 @@ STALL_HEAD_STEP = 9  # ... for a HEAD
 KILL_SENT = 9 * MiB  # body bytes sent before the kill (more than one 5 MiB part)
 STALL_SENT = 7 * MiB  # body bytes sent before the stall
 LET_GO_WITHIN = 4.0  # seconds; the lock timeout is 5 s, so a missed release shows
+STALL_QUIET = 2.5  # seconds without bytes: past the default --stall-timeout (2 s), so the
+# PATCH counts as stalled; a healthy one is never interrupted (tests/tus/test_interrupt.py)
 
 
 def _id(url: str) -> str:
@@ -126,7 +128,7 @@ def _stall(server: UploadServer, upload_id: str, src: Path, offset: int) -> RawP
     end = min(offset + CHUNK, SIZE)
     raw = RawPatch(server, upload_id, offset, end - offset)
     raw.send(read_range(src, offset, offset + STALL_SENT))
-    time.sleep(1.0)  # the server has read what was sent; the body now stalls
+    time.sleep(STALL_QUIET)  # the server has read what was sent; the body now stalls
     return raw
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .appender import Interrupt
+from .interrupt import SHUTDOWN, Interrupt
 
 
 class Inflight:
@@ -15,7 +15,7 @@ class Inflight:
     def add(self, interrupt: Interrupt) -> None:
         self._running.add(interrupt)
         if self.draining:
-            interrupt.fire("shutdown")
+            interrupt.fire(SHUTDOWN)
 
     def discard(self, interrupt: Interrupt) -> None:
         self._running.discard(interrupt)
@@ -25,7 +25,7 @@ class Inflight:
         self.draining = True
         running = list(self._running)
         for interrupt in running:
-            interrupt.fire("shutdown")
+            interrupt.fire(SHUTDOWN)
         return len(running)
 
     def __len__(self) -> int:

@@ -13,5 +13,11 @@ class EngineOptions:
     """Seconds an unfinished upload lives after its last append; 0 never expires."""
     lock_timeout: float = 5.0
     """How long a request waits for a busy upload before it is refused (Locked)."""
+    stall_timeout: float = 2.0
+    """A running append that has brought no bytes for this long is stalled: a competing
+    append may take the upload over. A healthy one is never interrupted by others."""
+    idle_timeout: float = 60.0
+    """A body that brings no bytes for this long is ended, keeping what arrived; 0 never."""
     settle_timeout: float = 1.0
-    """How long a status request waits for a running append to let go."""
+    """How long a status request waits for a stalled append to let go and record what it
+    received (a healthy one goes on; the status is then the recorded offset)."""

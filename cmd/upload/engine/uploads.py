@@ -18,9 +18,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from tuskit.persist.composer import StoreComposer
 from tuskit.persist.ids import new_id
 from tuskit.persist.model import UploadInfo, UploadState
-from tuskit.persist.protocols import HeldLock, LockProbe, LockTimeout
+from tuskit.persist.protocols import HeldLock, LockProbe, LockTimeout, Release
 
-from .appender import Appended, Ending, Interrupt, append_body
+from .appender import Appended, Ending, append_body
 from .concat import Concatenation
 from .digests import Verification
 from .errors import (
@@ -39,6 +39,7 @@ from .errors import (
 from .events import AccessMode, Events, EventType, NewUpload
 from .expiry import Sweeper
 from .inflight import Inflight
+from .interrupt import Interrupt
 from .options import EngineOptions
 
 log = logging.getLogger("tuskit.upload")
@@ -140,8 +141,9 @@ class Engine:
             raise Unavailable("server is shutting down")
 
     async def status(self, upload_id: str) -> UploadInfo:
-        """The upload as the next append will find it: a running append is asked to let
-        go first, and a final whose completion was missed is completed."""
+        """The recorded state, which is the offset the next append must send. A running
+        append is never disturbed while healthy; a stalled one is asked to record what
+        it received first. A final whose completion was missed is completed here."""
         info = await self.load(upload_id, AccessMode.READ)
         if await self._settle(info.id):
             info = await self.load(info.id)
@@ -152,32 +154,40 @@ class Engine:
         return info
 
     async def _settle(self, upload_id: str) -> bool:
-        """If an append holds the upload, ask it to let go, so a status request reports
-        the offset the next append will see. Costs one probe when nobody holds it."""
+        """If an append holds the upload and is stalled, let it record what it received;
+        True when it let go. Costs one probe when nobody holds the upload."""
         if self._lock_probe is not None and not await self._lock_probe(upload_id):
             return False
         try:
-            # A live holder lets go in milliseconds; one that does not answer (a crashed
-            # instance's lease) is not worth more than a short wait: the status then is
-            # the committed offset, which is what the holder would leave anyway.
-            timeout = min(self.options.lock_timeout, self.options.settle_timeout)
-            lock = await self._lock(upload_id, Interrupt(), timeout)
-        except Locked:
-            return False
+            lock = await self.stores.locker.acquire(
+                upload_id,
+                timeout=min(self.options.lock_timeout, self.options.settle_timeout),
+                on_release_request=_ignore,
+                ask=Release.IF_STALLED,
+            )
+        except LockTimeout:
+            return False  # healthy (or a crashed instance's lease): the recorded offset
         await lock.release()
         return True
 
+    def _interrupt(self) -> Interrupt:
+        idle = self.options.idle_timeout
+        return Interrupt(stall_after=self.options.stall_timeout, idle_after=idle or None)
+
     async def _lock(
-        self, upload_id: str, interrupt: Interrupt, timeout: float | None = None
+        self, upload_id: str, interrupt: Interrupt, ask: Release = Release.STOP
     ) -> HeldLock:
         try:
-            return await self.stores.locker.acquire(
+            held = await self.stores.locker.acquire(
                 upload_id,
-                timeout=self.options.lock_timeout if timeout is None else timeout,
-                on_release_request=interrupt.fire,
+                timeout=self.options.lock_timeout,
+                on_release_request=interrupt.request,
+                ask=ask,
             )
         except LockTimeout as exc:
             raise Locked(f"upload {upload_id} is locked by another request; retry later") from exc
+        interrupt.last = time.monotonic()  # stalls count from when the lock is ours
+        return held
 
     # -- creation ---------------------------------------------------------------------
 
@@ -235,7 +245,7 @@ class Engine:
             await self._discard_new(info)
             raise TooLarge("the body passes the upload's length")
         try:
-            info, appended = await self._append(info, body, Interrupt(), verify)
+            info, appended = await self._append(info, body, self._interrupt(), verify)
         except BaseException:
             await self._discard_new(info)  # never recorded: leave no bytes behind
             raise
@@ -290,13 +300,20 @@ class Engine:
         `length` fixes a deferred length. What arrived is kept when the body is cut or
         the append is asked to let go (then Unavailable, after recording); a body that
         fails its promised digest is dropped whole (ChecksumMismatch).
+
+        A running append on the same upload is not disturbed while it is healthy. It is
+        superseded (stopped now, its unrecorded bytes dropped) by an append at the
+        recorded offset: the client's retry after losing the connection, sending those
+        bytes again. An append at any other offset waits for the running one to finish
+        or stall (`stall_timeout` without bytes), then is told the offset (409) or 423.
         """
         self._accepting()
         info = await self.load(upload_id, AccessMode.WRITE)
         if info.is_final:
             raise FinalUpload("a final upload of a concatenation cannot be appended to")
-        interrupt = Interrupt()
-        lock = await self._lock(info.id, interrupt)
+        interrupt = self._interrupt()
+        ask = Release.SUPERSEDE if offset == info.offset else Release.IF_STALLED
+        lock = await self._lock(info.id, interrupt, ask)
         try:
             info = await self.load(upload_id)  # the offset may have moved while we waited
             was_complete = info.is_complete
@@ -415,7 +432,7 @@ class Engine:
     async def terminate(self, upload_id: str) -> None:
         """Stop any running append, then remove the upload (a tombstone stays)."""
         info = await self.load(upload_id, AccessMode.WRITE)
-        lock = await self._lock(info.id, Interrupt())
+        lock = await self._lock(info.id, Interrupt(), Release.STOP)
         try:
             info = await self.load(upload_id)
             if self.events.gates:
@@ -450,6 +467,10 @@ class Engine:
         if reader is None:
             raise Unreadable("this store cannot serve downloads")
         return _closing(reader.read(info, start, end))
+
+
+def _ignore(kind: Release) -> None:
+    """A status request holds the lock for microseconds: nothing to stop."""
 
 
 async def _closing(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -70,7 +70,7 @@ async def test_holder_that_never_lets_go_answers_423(service: TusService) -> Non
     upload_id = await create(service, 10)
     asked: list[bool] = []
     held = await service.engine.stores.locker.acquire(
-        upload_id, timeout=1.0, on_release_request=lambda: asked.append(True)
+        upload_id, timeout=1.0, on_release_request=lambda _: asked.append(True)
     )
     try:
         with pytest.raises(errors.Locked) as caught:
