@@ -12,7 +12,7 @@ from . import names
 from .dsl import API, STREAM, UNSET, Attribute, ListOf, Object, Primitive
 from .dsl import Service as ServiceDecl
 
-Location = Literal["header", "path", "trailer", "field"]
+Location = Literal["header", "path", "query", "trailer", "field"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class Attr:
     has_const: bool = False
     default: Any = None
     has_default: bool = False
+    nullable: bool = False
+    """A JSON field whose value may be `null` (`T | None`), required or not."""
 
 
 @dataclass(frozen=True)

@@ -16,18 +16,6 @@ class BadRequest(ServiceError):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> BadRequest:
-        return cls(message)
-
 
 class NotFound(ServiceError):
     """No upload with this id ever existed."""
@@ -35,36 +23,12 @@ class NotFound(ServiceError):
     status = 404
     code = "not_found"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> NotFound:
-        return cls(message)
-
 
 class Gone(ServiceError):
     """The upload was terminated or expired."""
 
     status = 410
     code = "gone"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> Gone:
-        return cls(message)
 
 
 class UnsupportedVersion(ServiceError):
@@ -93,36 +57,12 @@ class Locked(ServiceError):
     status = 423
     code = "locked"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> Locked:
-        return cls(message)
-
 
 class Internal(ServiceError):
     """Unexpected server failure; nothing stored was lost."""
 
     status = 500
     code = "internal"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> Internal:
-        return cls(message)
 
 
 class Unavailable(ServiceError):
@@ -152,36 +92,12 @@ class RequestTooLarge(ServiceError):
     status = 413
     code = "request_too_large"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> RequestTooLarge:
-        return cls(message)
-
 
 class UnsupportedMediaType(ServiceError):
     """A body was sent without `application/offset+octet-stream`."""
 
     status = 415
     code = "unsupported_media_type"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> UnsupportedMediaType:
-        return cls(message)
 
 
 class ChecksumMismatch(ServiceError):
@@ -211,18 +127,6 @@ class FinalUpload(ServiceError):
     status = 403
     code = "final_upload"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> FinalUpload:
-        return cls(message)
-
 
 class OffsetMismatch(ServiceError):
     """`Upload-Offset` differs from the upload's offset, given in the header."""
@@ -249,18 +153,6 @@ class PreconditionFailed(ServiceError):
 
     status = 412
     code = "precondition_failed"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> PreconditionFailed:
-        return cls(message)
 
 
 class RangeNotSatisfiable(ServiceError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -56,9 +57,23 @@ async def test_body_stream_reads_chunks_then_decodes_trailers() -> None:
         {"type": "http.request", "body": b"ab", "more_body": True},
         {"type": "http.request", "body": b"c", "more_body": False},
     )
-    body = rt.BodyStream(scope, receive, lambda h: {"sum": h["x-sum"]})
+    body = rt.BodyStream(scope, receive, lambda h: SumTrailers(total=h["x-sum"]), SumTrailers())
+    assert body.trailers.total is None  # nothing until the body ended
     assert [c async for c in body] == [b"ab", b"c"]
-    assert body.done and body.received == 3 and body.trailers == {"sum": "1"}
+    assert body.done and body.received == 3 and body.trailers.total == "1"
+
+
+@dataclass(frozen=True, eq=False)
+class SumTrailers(rt.Trailers):
+    total: str | None = None
+    other: str | None = None
+
+
+def test_trailers_are_typed_and_a_mapping_of_what_arrived() -> None:
+    t = SumTrailers(total="1")
+    assert t == {"total": "1"} and dict(t) == {"total": "1"} and len(t) == 1
+    assert t.get("total") == "1" and t.get("other") is None and "other" not in t
+    assert rt.NO_TRAILERS.get("anything") is None and dict(rt.NO_TRAILERS) == {}
 
 
 async def test_body_stream_raises_client_disconnect() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
@@ -26,6 +26,7 @@ from ...tus.errors import BadRequest, NotFound, UnsupportedMediaType, Unsupporte
 from ...tus.service import (
     CreatePayload,
     CreateResult,
+    CreateTrailers,
     DeletePayload,
     DeleteResult,
     GetPayload,
@@ -38,6 +39,7 @@ from ...tus.service import (
     OptionsUploadResult,
     PatchPayload,
     PatchResult,
+    PatchTrailers,
     Service,
 )
 
@@ -55,6 +57,7 @@ _TUS_RESUMABLE_ENUM = frozenset(("1.0.0",))
 _UPLOAD_DEFER_LENGTH_ENUM = frozenset(("1",))
 _UPLOAD_CONCAT_PATTERN = re.compile("^(partial|final;.*)$")
 _UPLOAD_CHECKSUM_PATTERN = re.compile("^[A-Za-z0-9-]+ [A-Za-z0-9+/=]*$")
+_CREATE_NO_TRAILERS = CreateTrailers()
 _CREATE_201: tuple[tuple[bytes, bytes], ...] = (
     (b"tus-resumable", b"1.0.0"),
     (b"content-length", b"0"),
@@ -67,6 +70,7 @@ _HEAD_200: tuple[tuple[bytes, bytes], ...] = (
 )
 _HEAD_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 _CONTENT_TYPE_ENUM = frozenset(("application/offset+octet-stream",))
+_PATCH_NO_TRAILERS = PatchTrailers()
 _PATCH_204: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 _PATCH_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 _DELETE_204: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
@@ -224,7 +228,7 @@ def decode_create(scope: Scope) -> CreatePayload:
     )
 
 
-def decode_create_trailers(_h: dict[str, str]) -> dict[str, Any]:
+def decode_create_trailers(_h: dict[str, str]) -> CreateTrailers:
     """The declared trailers of a create body, checked."""
     _problems: list[tuple[str, str, str]] = []
     upload_checksum = _h.get("upload-checksum")
@@ -234,10 +238,7 @@ def decode_create_trailers(_h: dict[str, str]) -> dict[str, Any]:
         )
     if _problems:
         raise rt.with_problems(BadRequest("invalid trailers"), _problems)
-    _trailers: dict[str, Any] = {}
-    if upload_checksum is not None:
-        _trailers["upload_checksum"] = upload_checksum
-    return _trailers
+    return CreateTrailers(upload_checksum=upload_checksum)
 
 
 async def encode_create(result: CreateResult, send: Send) -> None:
@@ -374,7 +375,7 @@ def decode_patch(scope: Scope) -> PatchPayload:
     )
 
 
-def decode_patch_trailers(_h: dict[str, str]) -> dict[str, Any]:
+def decode_patch_trailers(_h: dict[str, str]) -> PatchTrailers:
     """The declared trailers of a patch body, checked."""
     _problems: list[tuple[str, str, str]] = []
     upload_checksum = _h.get("upload-checksum")
@@ -384,10 +385,7 @@ def decode_patch_trailers(_h: dict[str, str]) -> dict[str, Any]:
         )
     if _problems:
         raise rt.with_problems(BadRequest("invalid trailers"), _problems)
-    _trailers: dict[str, Any] = {}
-    if upload_checksum is not None:
-        _trailers["upload_checksum"] = upload_checksum
-    return _trailers
+    return PatchTrailers(upload_checksum=upload_checksum)
 
 
 async def encode_patch(result: PatchResult, send: Send) -> None:
@@ -601,7 +599,7 @@ def make_routes(service: Service, *, base_path: str = "/files") -> list[Route]:
     async def create(scope: Scope, receive: Receive, send: Send) -> None:
         try:
             payload = decode_create(scope)
-            body = rt.BodyStream(scope, receive, decode_create_trailers)
+            body = rt.BodyStream(scope, receive, decode_create_trailers, _CREATE_NO_TRAILERS)
             result = await service.create(payload, body)
             await encode_create(result, send)
         except rt.ServiceError as exc:
@@ -628,7 +626,7 @@ def make_routes(service: Service, *, base_path: str = "/files") -> list[Route]:
     async def patch(scope: Scope, receive: Receive, send: Send) -> None:
         try:
             payload = decode_patch(scope)
-            body = rt.BodyStream(scope, receive, decode_patch_trailers)
+            body = rt.BodyStream(scope, receive, decode_patch_trailers, _PATCH_NO_TRAILERS)
             result = await service.patch(payload, body)
             await encode_patch(result, send)
         except rt.ServiceError as exc:

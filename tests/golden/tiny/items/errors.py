@@ -16,36 +16,12 @@ class BadRequest(ServiceError):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> BadRequest:
-        return cls(message)
-
 
 class NotFound(ServiceError):
     """No such item."""
 
     status = 404
     code = "not_found"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> NotFound:
-        return cls(message)
 
 
 class Busy(ServiceError):
@@ -73,15 +49,3 @@ class Teapot(ServiceError):
 
     status = 418
     code = "teapot"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> Teapot:
-        return cls(message)

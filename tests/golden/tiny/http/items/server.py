@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
@@ -32,6 +32,7 @@ from ...items.service import (
     ShowResult,
     UploadPayload,
     UploadResult,
+    UploadTrailers,
 )
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ _X_MODE_ENUM = frozenset(("fast", "safe"))
 _X_TOKEN_PATTERN = re.compile("^[a-z]{3}$")
 _SHOW_200: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"), (b"content-length", b"0"))
 _SHOW_CONST: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"),)
+_UPLOAD_NO_TRAILERS = UploadTrailers()
 _UPLOAD_204: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"),)
 _UPLOAD_CONST: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"),)
 _MAKE_201: tuple[tuple[bytes, bytes], ...] = ()
@@ -129,7 +131,7 @@ def decode_upload(scope: Scope) -> UploadPayload:
     return rt.construct(UploadPayload, {"id": id, "expected": expected})
 
 
-def decode_upload_trailers(_h: dict[str, str]) -> dict[str, Any]:
+def decode_upload_trailers(_h: dict[str, str]) -> UploadTrailers:
     """The declared trailers of a upload body, checked."""
     _problems: list[tuple[str, str, str]] = []
     x_token = _h.get("x-token")
@@ -137,10 +139,7 @@ def decode_upload_trailers(_h: dict[str, str]) -> dict[str, Any]:
         _problems.append(("trailer", "X-Token", "must match ^[a-z]{3}$"))
     if _problems:
         raise rt.with_problems(BadRequest("invalid trailers"), _problems)
-    _trailers: dict[str, Any] = {}
-    if x_token is not None:
-        _trailers["x_token"] = x_token
-    return _trailers
+    return UploadTrailers(x_token=x_token)
 
 
 async def encode_upload(result: UploadResult, send: Send) -> None:
@@ -215,7 +214,7 @@ def make_routes(service: Service, *, base_path: str = "/items") -> list[Route]:
     async def upload(scope: Scope, receive: Receive, send: Send) -> None:
         try:
             payload = decode_upload(scope)
-            body = rt.BodyStream(scope, receive, decode_upload_trailers)
+            body = rt.BodyStream(scope, receive, decode_upload_trailers, _UPLOAD_NO_TRAILERS)
             result = await service.upload(payload, body)
             await encode_upload(result, send)
         except rt.ServiceError as exc:
