@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from tusgen import runtime as rt
 from tusgen.runtime import ServiceError
@@ -47,8 +48,13 @@ class UnsupportedVersion(ServiceError):
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> UnsupportedVersion:
-        return cls(message, tus_version=rt.default_str(headers, "tus-version", "1.0.0"))
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> UnsupportedVersion:
+        return cls(
+            message,
+            tus_version=rt.default_str(headers, "tus-version", "1.0.0"),
+        )
 
 
 class Locked(ServiceError):
@@ -82,8 +88,13 @@ class Unavailable(ServiceError):
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> Unavailable:
-        return cls(message, retry_after=rt.optional_int(headers, "retry-after"))
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> Unavailable:
+        return cls(
+            message,
+            retry_after=rt.optional_int(headers, "retry-after"),
+        )
 
 
 class RequestTooLarge(ServiceError):
@@ -117,8 +128,13 @@ class ChecksumMismatch(ServiceError):
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> ChecksumMismatch:
-        return cls(message, upload_offset=rt.optional_int(headers, "upload-offset"))
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> ChecksumMismatch:
+        return cls(
+            message,
+            upload_offset=rt.optional_int(headers, "upload-offset"),
+        )
 
 
 class FinalUpload(ServiceError):
@@ -144,8 +160,13 @@ class OffsetMismatch(ServiceError):
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> OffsetMismatch:
-        return cls(message, upload_offset=rt.required_int(headers, "upload-offset"))
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> OffsetMismatch:
+        return cls(
+            message,
+            upload_offset=rt.required_int(headers, "upload-offset"),
+        )
 
 
 class PreconditionFailed(ServiceError):
@@ -171,8 +192,13 @@ class RangeNotSatisfiable(ServiceError):
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> RangeNotSatisfiable:
-        return cls(message, content_range=rt.required_str(headers, "content-range"))
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> RangeNotSatisfiable:
+        return cls(
+            message,
+            content_range=rt.required_str(headers, "content-range"),
+        )
 
 
 class Incomplete(ServiceError):
@@ -192,5 +218,10 @@ class Incomplete(ServiceError):
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> Incomplete:
-        return cls(message, upload_offset=rt.optional_int(headers, "upload-offset"))
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> Incomplete:
+        return cls(
+            message,
+            upload_offset=rt.optional_int(headers, "upload-offset"),
+        )

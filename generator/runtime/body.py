@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, cast
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.types import Message, Receive, Scope
+from starlette.types import Message, Receive, Scope, Send
 from typing_extensions import TypeVar
+
+INFORMATIONAL_EXTENSION = "http.response.informational"
+"""Present in `scope["extensions"]` when the ASGI server can send interim (1xx) responses:
+the app then sends `{"type": "http.response.informational", "status": 1xx, "headers":
+[(b"name", b"value"), ...]}` before `http.response.start`."""
 
 TRAILERS_EXTENSION = "http.request.trailers"
 """`scope["extensions"][TRAILERS_EXTENSION]`: the request trailers as `(name, value)` byte
@@ -62,7 +67,7 @@ class BodyStream(AsyncIterator[bytes], Generic[T]):
     raises `starlette.requests.ClientDisconnect`.
     """
 
-    __slots__ = ("_decode", "_receive", "_scope", "_state", "_trailers", "received")
+    __slots__ = ("_decode", "_receive", "_scope", "_send", "_state", "_trailers", "received")
 
     def __init__(
         self,
@@ -70,6 +75,7 @@ class BodyStream(AsyncIterator[bytes], Generic[T]):
         receive: Receive | None = None,
         decode_trailers: Callable[[dict[str, str]], T] | None = None,
         trailers: T | None = None,
+        send: Send | None = None,
     ) -> None:
         if isinstance(scope, Request):
             receive = receive or scope.receive
@@ -79,6 +85,7 @@ class BodyStream(AsyncIterator[bytes], Generic[T]):
         self._scope: Scope = scope
         self._receive: Receive = receive
         self._decode = decode_trailers
+        self._send = send
         self._state = 0  # 0 reading, 1 body ended (trailers pending), 2 done
         self._trailers: T = trailers if trailers is not None else cast(T, NO_TRAILERS)
         self.received = 0
@@ -109,6 +116,20 @@ class BodyStream(AsyncIterator[bytes], Generic[T]):
             self._state = 2
             self._finish()
         raise StopAsyncIteration
+
+    async def inform(self, status: int, headers: Iterable[tuple[str, str]] = ()) -> bool:
+        """Send an interim (1xx) response before the final one, e.g. the resumable-upload
+        draft's `104 Upload Resumption Supported` with `Location`, `Upload-Limit`,
+        `Upload-Offset`. Returns whether it was sent: only when the ASGI server offers the
+        `http.response.informational` extension (else nothing happens)."""
+        if not 100 <= status <= 199 or status == 101:
+            raise ValueError(f"{status} is not an informational status")
+        extensions = self._scope.get("extensions") or {}
+        if self._send is None or INFORMATIONAL_EXTENSION not in extensions:
+            return False
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        await self._send({"type": INFORMATIONAL_EXTENSION, "status": status, "headers": raw})
+        return True
 
     @property
     def done(self) -> bool:

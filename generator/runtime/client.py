@@ -3,15 +3,17 @@ bodies, and the declared error a response stands for."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias, TypeVar
 from urllib.parse import quote as _quote
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .errors import Problem, ServiceError, UnexpectedResponse
-from .values import parse_bool, parse_int
+from .formats import TUS, ErrorFormat
+from .values import parse_bool, parse_float, parse_int
 
 if TYPE_CHECKING:
     import httpx  # the client side only; a server never loads it
@@ -99,36 +101,84 @@ async def aclose(body: AsyncIterator[bytes] | None) -> None:
 
 
 async def client_error(
-    response: httpx.Response, errors: Mapping[int, tuple[type[ServiceError], ...]]
+    response: httpx.Response,
+    errors: Mapping[int, tuple[type[ServiceError], ...]],
+    error_format: ErrorFormat = TUS,
 ) -> Exception:
-    """The declared error a response stands for, else `UnexpectedResponse`."""
+    """The declared error a response stands for, else `UnexpectedResponse`.
+
+    The class is chosen by the body's `code` (or the problem `type`), else by the status
+    when there is no body (HEAD); its header fields and body members are read back.
+    """
     body = await response.aread()
     candidates = errors.get(response.status_code, ())
-    message, code = "", None
     data: Any = None
-    try:
+    with contextlib.suppress(ValueError):
         data = json.loads(body) if body else {}
-        if isinstance(data, dict):
-            message = str(data.get("message", ""))
-            code = data.get("code")
-    except ValueError:
-        pass
+    message, code, problem_type = error_format.read(data)
     chosen = next((c for c in candidates if c.code == code), None)
+    if chosen is None and problem_type not in (None, "about:blank"):
+        chosen = next((c for c in candidates if c.problem_type == problem_type), None)
     if chosen is None and candidates and not body:  # HEAD: no body, the status decides
         chosen = candidates[0]
     if chosen is None:
         return UnexpectedResponse(response.status_code, response.headers, body)
     try:
-        exc = chosen.from_response(message, response.headers)
+        exc = chosen.from_response(
+            message, response.headers, data if isinstance(data, dict) else {}
+        )
     except UnexpectedResponse:
         return UnexpectedResponse(response.status_code, response.headers, body)
-    if isinstance(data, dict) and isinstance(data.get("errors"), list):
-        exc.problems = tuple(
-            Problem(str(p.get("in", "")), str(p.get("name", "")), str(p.get("message", "")))
-            for p in data["errors"]
-            if isinstance(p, dict)
-        )
+    exc.problems = tuple(
+        Problem(str(p.get("in", "")), str(p.get("name", "")), str(p.get("message", "")))
+        for p in error_format.problems(data)
+        if isinstance(p, dict)
+    )
     return exc
+
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def member(members: Mapping[str, Any] | None, key: str, type_: Any, required: bool) -> Any:
+    """A typed JSON body member of an error response, validated (client side)."""
+    value = (members or {}).get(key)
+    if value is None:
+        if required:
+            raise UnexpectedResponse(0, {}, f"missing body member {key}".encode())
+        return None
+    adapter = _ADAPTERS.get(type_)
+    if adapter is None:
+        adapter = _ADAPTERS[type_] = TypeAdapter(type_)
+    try:
+        return adapter.validate_python(value)
+    except ValidationError:
+        raise UnexpectedResponse(0, {}, f"invalid body member {key}".encode()) from None
+
+
+def response_float(headers: Mapping[str, str], key: str, required: bool) -> float | None:
+    raw = response_str(headers, key, required)
+    if raw is None:
+        return None
+    value = parse_float(raw.strip())
+    if value is None:
+        raise UnexpectedResponse(0, headers, f"header {key} is not a number".encode())
+    return value
+
+
+def required_float(headers: Mapping[str, str], key: str) -> float:
+    value = response_float(headers, key, True)
+    assert value is not None
+    return value
+
+
+def optional_float(headers: Mapping[str, str], key: str) -> float | None:
+    return response_float(headers, key, False)
+
+
+def default_float(headers: Mapping[str, str], key: str, default: float) -> float:
+    value = response_float(headers, key, False)
+    return default if value is None else value
 
 
 def required_str(headers: Mapping[str, str], key: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 _E = TypeVar("_E", bound="ServiceError")
 
@@ -27,6 +27,10 @@ class ServiceError(Exception):
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal"
+    problem_type: ClassVar[str] = "about:blank"
+    """RFC 9457 `type` (the `problem` error format)."""
+    title: ClassVar[str] = ""
+    """RFC 9457 `title`; empty: the status's reason phrase."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -37,6 +41,10 @@ class ServiceError(Exception):
         """The error's declared headers that have a value, as (name, value) pairs."""
         return []
 
+    def body_members(self) -> dict[str, Any]:
+        """The error's declared JSON body members (by JSON name) that have a value."""
+        return {}
+
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.problems:
@@ -44,8 +52,14 @@ class ServiceError(Exception):
         return body
 
     @classmethod
-    def from_response(cls: type[_E], message: str, headers: Mapping[str, str]) -> _E:
-        """Rebuild the error from a response (used by generated clients)."""
+    def from_response(
+        cls: type[_E],
+        message: str,
+        headers: Mapping[str, str],
+        members: Mapping[str, Any] | None = None,
+    ) -> _E:
+        """Rebuild the error from a response's message, headers and JSON body members
+        (used by generated clients)."""
         return cls(message)
 
 
@@ -54,6 +68,14 @@ class BadRequest(ServiceError):
 
     status = 400
     code = "bad_request"
+
+
+class UnsupportedMediaType(ServiceError):
+    """415 for a JSON request body sent without a JSON `Content-Type`, when the method
+    declares no 415 error."""
+
+    status = 415
+    code = "unsupported_media_type"
 
 
 class UnexpectedResponse(Exception):
@@ -72,6 +94,15 @@ def with_problems(exc: _E, problems: Iterable[tuple[str, str, str]]) -> _E:
     exc.message = "; ".join(f"{p.name} {p.message}" for p in exc.problems) or exc.message
     exc.args = (exc.message,)
     return exc
+
+
+def jsonable(value: Any) -> Any:
+    """A typed error member as JSON data (models by alias, lists item by item)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
 
 
 def json_problems(exc: ValidationError) -> list[tuple[str, str, str]]:

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .errors import ServiceError
+from .responses import JsonResponses
 
 
 def route_paths(prefix: str, path: str) -> list[str]:
@@ -32,12 +33,19 @@ class Dispatch:
     An instance (not a function), so Starlette's `Route` calls it as a raw ASGI app.
     """
 
-    __slots__ = ("_allow", "_override", "_table")
+    __slots__ = ("_allow", "_override", "_responses", "_table")
 
-    def __init__(self, table: Mapping[str, Handler], override: bytes = b"") -> None:
+    def __init__(
+        self,
+        table: Mapping[str, Handler],
+        override: bytes = b"",
+        responses: JsonResponses | None = None,
+    ) -> None:
         self._table = dict(table)
         self._override = override
         self._allow = ", ".join(sorted(table)).encode("latin-1")
+        self._responses = responses
+        """When given, 405 answers carry a body in the service's error format."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         table = self._table
@@ -52,9 +60,23 @@ class Dispatch:
                     break
         handler = table.get(method)
         if handler is None:
-            await send_empty(send, 405, [(b"allow", self._allow)])
+            if self._responses is not None:
+                await self._responses.send_routing_error(send, scope, 405, sorted(table))
+            else:
+                await send_empty(send, 405, [(b"allow", self._allow)])
             return
         await handler(scope, receive, send)
+
+
+def is_json(scope: Scope) -> bool:
+    """The request's `Content-Type` is `application/json` or a `+json` type."""
+    for key, value in scope["headers"]:
+        if key == b"content-type":
+            media = bytes(value).split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or (
+                media.startswith(b"application/") and media.endswith(b"+json")
+            )
+    return False
 
 
 def is_head(scope: Scope) -> bool:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 from pydantic import BaseModel
+from starlette.types import Scope
 
 _M = TypeVar("_M", bound=BaseModel)
 _setattr = object.__setattr__
@@ -43,3 +46,34 @@ def parse_bool(raw: str) -> bool | None:
 
 def encode_bool(value: bool) -> str:
     return "true" if value else "false"
+
+
+_FLOAT_CHARS = frozenset("0123456789+-.eE")
+
+
+def parse_float(raw: str) -> float | None:
+    """A finite decimal number (`1`, `-0.5`, `2e3`; no spaces, `_`, `inf` or `nan`), else None."""
+    if not raw or not _FLOAT_CHARS.issuperset(raw):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def encode_float(value: float) -> str:
+    """A float as header or query text (`repr`, shortest round-trip form)."""
+    return repr(float(value))
+
+
+def query_params(scope: Scope) -> dict[str, str]:
+    """The query string's parameters, percent-decoded as UTF-8 (`+` is a space); the first
+    of a repeated name wins, names without `=` have an empty value."""
+    raw: bytes = scope.get("query_string", b"")
+    if not raw:
+        return {}
+    params: dict[str, str] = {}
+    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        params.setdefault(name, value)
+    return params

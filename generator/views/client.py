@@ -52,6 +52,8 @@ class ClientMethodView:
     multi: bool
     """Several success statuses: the result carries `status`."""
     errors_name: str
+    error_format: str
+    """The runtime's error format constant (`TUS`, `ENVELOPE`, `PROBLEM`)."""
 
 
 def url_parts(m: ir.Method) -> list[UrlPart]:
@@ -70,7 +72,7 @@ def url_parts(m: ir.Method) -> list[UrlPart]:
 
 
 def client_method_view(
-    m: ir.Method, doc: str, payload_class: str, result_class: str
+    m: ir.Method, doc: str, payload_class: str, result_class: str, error_format: str
 ) -> ClientMethodView:
     def sent(a: ir.Attr) -> RequestHeaderView:
         return RequestHeaderView(a.name, a.field, a.type.kind, a.required or a.has_default)
@@ -94,4 +96,5 @@ def client_method_view(
         ],
         multi=len(m.results) > 1,
         errors_name=f"_{m.name.upper()}_ERRORS",
+        error_format=error_format.upper(),
     )

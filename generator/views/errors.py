@@ -37,12 +37,35 @@ class ErrorHeaderView:
 
 
 @dataclass(frozen=True)
+class ErrorFieldView:
+    """A typed JSON body member: keyword-only constructor argument, attribute, member."""
+
+    name: str
+    """The JSON member name (`missingChunks`, `expected-offset`)."""
+    field: str
+    py_type: str
+    required: bool
+
+    @property
+    def annotation(self) -> str:
+        return self.py_type if self.required else f"{self.py_type} | None"
+
+
+@dataclass(frozen=True)
 class ErrorView:
     name: str
     doc: str
     status: int
     code: str
     headers: list[ErrorHeaderView]
+    fields: list[ErrorFieldView]
+    problem_type: str
+    title: str
+
+    @property
+    def has_members(self) -> bool:
+        """Declares headers or body members: needs its own constructor and readers."""
+        return bool(self.headers or self.fields)
 
 
 def error_view(e: ir.Error) -> ErrorView:
@@ -50,7 +73,13 @@ def error_view(e: ir.Error) -> ErrorView:
         name=e.name,
         doc=e.doc or f"{e.name} ({e.status}).",
         status=e.status,
-        code=names.snake(e.name),
+        code=e.code or names.snake(e.name),
+        fields=[
+            ErrorFieldView(f.name, f.field, py_type(f.type, f.enum), f.required and not f.nullable)
+            for f in e.fields
+        ],
+        problem_type=e.problem_type,
+        title=e.title,
         headers=[
             ErrorHeaderView(
                 h.name,

@@ -169,10 +169,17 @@ class DecodeView:
     trailers_collect_problems: bool
     json_body: str | None
     """The JSON body's model, if the request has one."""
+    unsupported_media_type: str
+    """The 415 error class for a JSON body sent without a JSON `Content-Type`."""
 
 
 def decode_view(
-    m: ir.Method, payload_class: str, trailers_class: str | None, bad: str, consts: Constants
+    m: ir.Method,
+    payload_class: str,
+    trailers_class: str | None,
+    bad: str,
+    unsupported: str,
+    consts: Constants,
 ) -> DecodeView:
     headers = [a for a in m.payload if a.location == "header"]
     scan: Literal["none", "loop", "dict"] = (
@@ -193,4 +200,5 @@ def decode_view(
         trailers_class=trailers_class,
         trailers_collect_problems=any(not a.on_invalid for a in m.trailers),
         json_body=m.body_object if m.body == "json" else None,
+        unsupported_media_type=unsupported,
     )

@@ -65,6 +65,23 @@ class RouteView:
 
 
 @dataclass(frozen=True)
+class JsonView:
+    """How the service answers JSON: `rt.JsonResponses(media_type, format, compress,
+    threshold)`, one module constant of the server."""
+
+    media_type: bytes
+    error_format: str
+    """The runtime constant: `TUS`, `ENVELOPE` or `PROBLEM`."""
+    compress: tuple[str, ...]
+    threshold: int
+
+    @property
+    def dispatch_errors(self) -> bool:
+        """405 answers carry a body (the tus format keeps its empty 405)."""
+        return self.error_format != "TUS"
+
+
+@dataclass(frozen=True)
 class ServiceView:
     name: str
     pascal: str
@@ -77,6 +94,7 @@ class ServiceView:
     routes: list[RouteView]
     server_consts: list[ConstView]
     override: bytes
+    json: JsonView
     client_class: str
     client_doc: str
     client_errors: list[tuple[str, list[tuple[int, list[str]]]]]
@@ -92,6 +110,12 @@ def _bad_request(s: ir.Service) -> str:
     return next((e.name for e in s.errors if e.status == 400), "rt.BadRequest")
 
 
+def _unsupported(s: ir.Service, m: ir.Method) -> str:
+    """The method's declared 415 error, else the runtime's."""
+    statuses = {e.name: e.status for e in s.errors}
+    return next((n for n in m.errors if statuses[n] == 415), "rt.UnsupportedMediaType")
+
+
 def _method_view(s: ir.Service, m: ir.Method, consts: Constants) -> MethodView:
     pascal = names.pascal(m.name)
     payload = payload_model(m, f"{pascal}Payload")
@@ -99,7 +123,12 @@ def _method_view(s: ir.Service, m: ir.Method, consts: Constants) -> MethodView:
     trailers = trailers_model(m, f"{pascal}Trailers") if m.trailers else None
     doc = m.doc or f"{m.verb} {m.path}."
     decode = decode_view(
-        m, payload.name, trailers.name if trailers else None, _bad_request(s), consts
+        m,
+        payload.name,
+        trailers.name if trailers else None,
+        _bad_request(s),
+        _unsupported(s, m),
+        consts,
     )
     no_trailers = ""
     if trailers is not None:
@@ -117,7 +146,7 @@ def _method_view(s: ir.Service, m: ir.Method, consts: Constants) -> MethodView:
         body_object=m.body_object,
         decode=decode,
         encode=encode_view(m, result.name, always, consts),
-        client=client_method_view(m, doc, payload.name, result.name),
+        client=client_method_view(m, doc, payload.name, result.name, s.error_format),
         log_name=f"{s.name}.{m.name}",
         no_trailers=no_trailers,
     )
@@ -168,6 +197,9 @@ def service_view(api: ir.Api, s: ir.Service) -> ServiceView:
         routes=_routes(s, methods),
         server_consts=consts.items,
         override=s.method_override.lower().encode() if s.method_override else b"",
+        json=JsonView(
+            s.json_media_type.encode("latin-1"), s.error_format.upper(), s.compress, s.threshold
+        ),
         client_class=f"{names.pascal(s.name)}Client",
         client_doc=f"Async HTTP client of the {s.name} service. `base_url` includes the "
         f"service's base path, e.g. `http://localhost:8000{s.path.rstrip('/')}`.",
@@ -202,9 +234,24 @@ def _service_imports(
 
 def _errors_imports(s: ir.Service) -> list[ImportView]:
     out = [ImportView("tusgen.runtime", ["ServiceError"])]
-    if any(e.headers for e in s.errors):
-        out += [ImportView("collections.abc", ["Mapping"]), ImportView("tusgen", ["runtime as rt"])]
+    if any(e.headers or e.fields for e in s.errors):
+        out += [
+            ImportView("collections.abc", ["Mapping"]),
+            ImportView("tusgen", ["runtime as rt"]),
+            ImportView("typing", ["Any"]),
+        ]
+    if any(f.enum for e in s.errors for f in e.fields):
+        out.append(ImportView("typing", ["Literal"]))
+    objects = sorted({o for e in s.errors for f in e.fields for o in _objects(f.type)})
+    if objects:
+        out.append(ImportView(".service", objects))
     return out
+
+
+def _objects(t: ir.TypeRef) -> list[str]:
+    if t.kind == "object" and t.object:
+        return [t.object]
+    return _objects(t.item) if t.kind == "list" and t.item else []
 
 
 def _server_imports(
@@ -217,6 +264,7 @@ def _server_imports(
         ImportView("starlette.routing", ["Route"]),
         ImportView("starlette.types", ["Receive", "Scope", "Send"]),
         ImportView("tusgen", ["runtime as rt"]),
+        ImportView("collections.abc", ["Sequence"]),
     ]
     if consts.uses_re:
         out.append(ImportView("re", []))
@@ -224,6 +272,7 @@ def _server_imports(
         out.append(ImportView("pydantic", ["ValidationError"]))
     if any(mv.encode.responds for mv in methods):
         out.append(ImportView("starlette.responses", ["Response", "StreamingResponse"]))
+        out.append(ImportView("starlette.types", ["ASGIApp"]))
     used = {a.on_invalid for m in s.methods for a in (*m.payload, *m.trailers) if a.on_invalid}
     bad = _bad_request(s)
     if bad != "rt.BadRequest" and any(
@@ -231,6 +280,11 @@ def _server_imports(
         for mv in methods
     ):
         used.add(bad)
+    used |= {
+        mv.decode.unsupported_media_type
+        for mv in methods
+        if mv.body == "json" and not mv.decode.unsupported_media_type.startswith("rt.")
+    }
     if used:
         out.append(ImportView(f"...{s.name}.errors", sorted(used)))
     models = {mv.payload_class for mv in methods} | {mv.result_class for mv in methods}

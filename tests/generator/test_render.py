@@ -46,7 +46,7 @@ def test_encode_response_section_writes_declared_headers() -> None:
 
 def test_encode_error_section_uses_the_method_constants() -> None:
     code = section("encode", "encode_error", one_method().methods[0].encode)
-    assert "await rt.send_error(send, exc, _GET_CONST, head)" in code
+    assert "await _RESPONSES.send_error(send, exc, _GET_CONST, scope)" in code
 
 
 def test_route_section_is_an_asgi_endpoint() -> None:

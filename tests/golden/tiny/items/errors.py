@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from tusgen import runtime as rt
 from tusgen.runtime import ServiceError
@@ -40,8 +41,13 @@ class Busy(ServiceError):
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> Busy:
-        return cls(message, retry_after=rt.required_int(headers, "retry-after"))
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> Busy:
+        return cls(
+            message,
+            retry_after=rt.required_int(headers, "retry-after"),
+        )
 
 
 class Teapot(ServiceError):
