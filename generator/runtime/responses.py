@@ -28,9 +28,9 @@ def accepted_coding(
     """The content coding to answer with, or None for identity.
 
     Each offered coding (in the server's order of preference on ties) is weighed by its
-    q-value in `Accept-Encoding` (or that of `*`); q=0 refuses it. Identity wins ties and
-    bodies under `threshold`, unless the client refused it (`identity;q=0`, or `*;q=0`
-    without naming identity).
+    q-value in `Accept-Encoding` (or that of `*`); q=0 refuses it. Identity is kept for
+    bodies under `threshold` and when the client ranks it above every offered coding,
+    unless the client refused it (`identity;q=0`, or `*;q=0` without naming identity).
     """
     if accept is None or not offered:
         return None
@@ -58,7 +58,7 @@ def accepted_coding(
     if best is None:
         return None
     identity_q = weights.get("identity", star if star is not None else 1.0)
-    if identity_q > 0.0 and (size < threshold or identity_q >= best_q):
+    if identity_q > 0.0 and (size < threshold or weights.get("identity", 0.0) > best_q):
         return None
     return best
 

@@ -29,6 +29,14 @@ class FieldView:
     default: Any = None
     alias: str | None = None
     """The JSON member name when it differs from the Python name."""
+    constraints: tuple[tuple[str, Any], ...] = ()
+    """pydantic `Field` constraints of a JSON field (`ge`, `le`, `pattern`), checked when a
+    body is validated (request headers are checked by the generated decoder instead)."""
+
+    @property
+    def uses_field(self) -> bool:
+        """Written as `= Field(...)`: it has an alias or constraints."""
+        return bool(self.alias or self.constraints)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,11 @@ def field_view(a: ir.Attr, *, required: bool | None = None, literal: bool = True
     if a.nullable:
         t += " | None"
     alias = a.name if a.location == "field" and a.name != a.field else None
+    constraints: list[tuple[str, Any]] = []
+    if a.location == "field" and a.type.kind in ("int64", "float64", "string"):
+        for key, value in (("ge", a.minimum), ("le", a.maximum), ("pattern", a.pattern)):
+            if value is not None:
+                constraints.append((key, value))
     return FieldView(
         name=a.field,
         type=t,
@@ -61,6 +74,7 @@ def field_view(a: ir.Attr, *, required: bool | None = None, literal: bool = True
         has_default=a.has_default or (not req and a.nullable),
         default=a.default,
         alias=alias,
+        constraints=tuple(constraints),
     )
 
 

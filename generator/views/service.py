@@ -215,7 +215,7 @@ def _service_imports(
     s: ir.Service, methods: list[MethodView], models: list[ModelView]
 ) -> list[ImportView]:
     out = [ImportView("pydantic", ["BaseModel", "ConfigDict"])]
-    if any(f.alias for mv in models for f in mv.fields):
+    if any(f.uses_field for mv in models for f in mv.fields):
         out[0].names.append("Field")
     literal = any("Literal[" in f.type for mv in models for f in mv.fields)
     out.append(ImportView("typing", ["Literal", "Protocol"] if literal else ["Protocol"]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from tusgen.runtime import BodyStream, Trailers
 
@@ -28,7 +28,7 @@ class Item(BaseModel):
     tags: list[str] | None = None
     """Labels."""
 
-    size: int | None = None
+    size: int | None = Field(None, ge=0)
     """Field size."""
 
 
