@@ -285,7 +285,7 @@ async def _decode_options(_response: httpx.Response) -> OptionsResult:
                 "tus_checksum_algorithm": _h.get("tus-checksum-algorithm"),
             },
         )
-    raise await rt.client_error(_response, _OPTIONS_ERRORS)
+    raise await rt.client_error(_response, _OPTIONS_ERRORS, rt.TUS)
 
 
 async def _decode_options_upload(_response: httpx.Response) -> OptionsUploadResult:
@@ -303,7 +303,7 @@ async def _decode_options_upload(_response: httpx.Response) -> OptionsUploadResu
                 "tus_checksum_algorithm": _h.get("tus-checksum-algorithm"),
             },
         )
-    raise await rt.client_error(_response, _OPTIONS_UPLOAD_ERRORS)
+    raise await rt.client_error(_response, _OPTIONS_UPLOAD_ERRORS, rt.TUS)
 
 
 async def _decode_create(_response: httpx.Response) -> CreateResult:
@@ -320,7 +320,7 @@ async def _decode_create(_response: httpx.Response) -> CreateResult:
                 "upload_expires": _h.get("upload-expires"),
             },
         )
-    raise await rt.client_error(_response, _CREATE_ERRORS)
+    raise await rt.client_error(_response, _CREATE_ERRORS, rt.TUS)
 
 
 async def _decode_head(_response: httpx.Response) -> HeadResult:
@@ -340,7 +340,7 @@ async def _decode_head(_response: httpx.Response) -> HeadResult:
                 "upload_expires": _h.get("upload-expires"),
             },
         )
-    raise await rt.client_error(_response, _HEAD_ERRORS)
+    raise await rt.client_error(_response, _HEAD_ERRORS, rt.TUS)
 
 
 async def _decode_patch(_response: httpx.Response) -> PatchResult:
@@ -356,7 +356,7 @@ async def _decode_patch(_response: httpx.Response) -> PatchResult:
                 "upload_expires": _h.get("upload-expires"),
             },
         )
-    raise await rt.client_error(_response, _PATCH_ERRORS)
+    raise await rt.client_error(_response, _PATCH_ERRORS, rt.TUS)
 
 
 async def _decode_delete(_response: httpx.Response) -> DeleteResult:
@@ -365,7 +365,7 @@ async def _decode_delete(_response: httpx.Response) -> DeleteResult:
     if _status == 204:
         await _response.aread()
         return rt.build_result(DeleteResult, _response, {})
-    raise await rt.client_error(_response, _DELETE_ERRORS)
+    raise await rt.client_error(_response, _DELETE_ERRORS, rt.TUS)
 
 
 async def _decode_get(_response: httpx.Response) -> GetResult:
@@ -417,4 +417,4 @@ async def _decode_get(_response: httpx.Response) -> GetResult:
                 "last_modified": _h.get("last-modified"),
             },
         )
-    raise await rt.client_error(_response, _GET_ERRORS)
+    raise await rt.client_error(_response, _GET_ERRORS, rt.TUS)
