@@ -112,6 +112,9 @@ class Service:
     compress: tuple[str, ...] = ()
     """Content codings offered for JSON bodies, in order of preference."""
     threshold: int = 860
+    const_headers: tuple[Attr, ...] = ()
+    """Constant headers declared for every response of the service (whatever a method
+    skips): also on the outer app's routing errors in this service's paths."""
 
 
 @dataclass(frozen=True)
@@ -282,6 +285,7 @@ def _service(s: ServiceDecl) -> Service:
         methods=tuple(methods),
         objects=tuple(objects.values()),
         method_override=override,
+        const_headers=tuple(attr(rh.attr) for rh in s.response_headers),
     )
 
 

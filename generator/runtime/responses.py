@@ -155,10 +155,16 @@ class JsonResponses:
         await self._send(send, 500, list(const), self._internal, self._error_type, scope)
 
     async def send_routing_error(
-        self, send: Send, scope: Scope, status: int, allow: Sequence[str] = ()
+        self,
+        send: Send,
+        scope: Scope,
+        status: int,
+        allow: Sequence[str] = (),
+        const: Sequence[tuple[bytes, bytes]] = (),
     ) -> None:
-        """404 (no such path) or 405 (with `Allow`) in the service's error format."""
-        headers: list[tuple[bytes, bytes]] = []
+        """404 (no such path) or 405 (with `Allow`) in the service's error format, with the
+        service's constant headers."""
+        headers: list[tuple[bytes, bytes]] = list(const)
         if status == 405:
             headers.append((b"allow", ", ".join(allow).encode("latin-1")))
             code, message = "method_not_allowed", f"method {scope['method']} not allowed"

@@ -11,6 +11,7 @@ from .errors import ErrorView, error_view
 from .models import ModelView, object_model, payload_model, result_model, trailers_model
 from .request import Constants, ConstView, DecodeView, decode_view
 from .response import EncodeView, encode_view
+from .text import header_text
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class ServiceView:
     errors: list[ErrorView]
     routes: list[RouteView]
     server_consts: list[ConstView]
+    routing_const: str
+    """The constant headers routing errors carry (e.g. `Tus-Resumable`)."""
     override: bytes
     json: JsonView
     client_class: str
@@ -173,6 +176,14 @@ def service_view(api: ir.Api, s: ir.Service) -> ServiceView:
     errors = {e.name: e for e in s.errors}
     consts = Constants()
     methods = [_method_view(s, m, consts) for m in s.methods]
+    routing_const = consts.add(
+        "_ROUTING_CONST",
+        "headers",
+        tuple(
+            (h.name.lower().encode(), header_text(h.const).encode("latin-1"))
+            for h in s.const_headers
+        ),
+    )
     client_errors: list[tuple[str, list[tuple[int, list[str]]]]] = []
     for m, mv in zip(s.methods, methods, strict=True):
         by_status: dict[int, list[str]] = {}
@@ -196,6 +207,7 @@ def service_view(api: ir.Api, s: ir.Service) -> ServiceView:
         errors=[error_view(e) for e in s.errors],
         routes=_routes(s, methods),
         server_consts=consts.items,
+        routing_const=routing_const,
         override=s.method_override.lower().encode() if s.method_override else b"",
         json=JsonView(
             s.json_media_type.encode("latin-1"), s.error_format.upper(), s.compress, s.threshold

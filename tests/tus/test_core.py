@@ -314,3 +314,11 @@ def test_400_on_creation_lists_every_problem(http: httpx.Client) -> None:
     body = assert_json_error(r, 400)
     text = r.text.lower()
     assert "upload-length" in text and "upload-defer-length" in text, body
+
+
+def test_a_path_no_route_claims_is_404_in_the_tus_format(http: httpx.Client) -> None:
+    """Routing errors of the outer app speak the mounted service's format and carry its
+    constant headers (tus: `Tus-Resumable` on every response but OPTIONS)."""
+    r = http.get("some/deeper/path", headers=TUS)
+    assert_json_error(r, 404)
+    assert r.headers.get("Tus-Resumable") == "1.0.0"

@@ -80,6 +80,7 @@ _PATCH_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 _DELETE_204: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 _DELETE_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 _GET_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
+_ROUTING_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 
 
 # -- options: OPTIONS /
@@ -563,7 +564,7 @@ async def send_routing_error(
 ) -> None:
     """Answer a routing error of the outer app in this service's error format: 404 (no such
     path) or 405 (with `Allow: <allow>`)."""
-    await _RESPONSES.send_routing_error(send, scope, status, allow)
+    await _RESPONSES.send_routing_error(send, scope, status, allow, _ROUTING_CONST)
 
 
 def make_router(service: Service, *, base_path: str = "/files") -> APIRouter:

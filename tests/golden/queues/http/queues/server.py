@@ -70,6 +70,7 @@ _COUNT_CONST: tuple[tuple[bytes, bytes], ...] = ()
 _POP_CONST: tuple[tuple[bytes, bytes], ...] = ()
 _ACK_200: tuple[tuple[bytes, bytes], ...] = ((b"content-length", b"0"),)
 _ACK_CONST: tuple[tuple[bytes, bytes], ...] = ()
+_ROUTING_CONST: tuple[tuple[bytes, bytes], ...] = ()
 
 
 # -- put_queue: PUT /{queue}
@@ -341,7 +342,7 @@ async def send_routing_error(
 ) -> None:
     """Answer a routing error of the outer app in this service's error format: 404 (no such
     path) or 405 (with `Allow: <allow>`)."""
-    await _RESPONSES.send_routing_error(send, scope, status, allow)
+    await _RESPONSES.send_routing_error(send, scope, status, allow, _ROUTING_CONST)
 
 
 def make_router(service: Service, *, base_path: str = "/v1/queues") -> APIRouter:

@@ -38,6 +38,7 @@ _CREATE_CONST: tuple[tuple[bytes, bytes], ...] = ()
 _ID_PATTERN = re.compile("^[a-z0-9]{1,64}$")
 _APPEND_204: tuple[tuple[bytes, bytes], ...] = ()
 _APPEND_CONST: tuple[tuple[bytes, bytes], ...] = ()
+_ROUTING_CONST: tuple[tuple[bytes, bytes], ...] = ()
 
 
 # -- create: POST /
@@ -109,7 +110,7 @@ async def send_routing_error(
 ) -> None:
     """Answer a routing error of the outer app in this service's error format: 404 (no such
     path) or 405 (with `Allow: <allow>`)."""
-    await _RESPONSES.send_routing_error(send, scope, status, allow)
+    await _RESPONSES.send_routing_error(send, scope, status, allow, _ROUTING_CONST)
 
 
 def make_router(service: Service, *, base_path: str = "/uploads") -> APIRouter:

@@ -52,6 +52,7 @@ _ID_PATTERN = re.compile("^[0-9a-f-]{36}$")
 _GET_CONST: tuple[tuple[bytes, bytes], ...] = ()
 _DELETE_200: tuple[tuple[bytes, bytes], ...] = ()
 _DELETE_CONST: tuple[tuple[bytes, bytes], ...] = ()
+_ROUTING_CONST: tuple[tuple[bytes, bytes], ...] = ()
 
 
 # -- create: POST /
@@ -196,7 +197,7 @@ async def send_routing_error(
 ) -> None:
     """Answer a routing error of the outer app in this service's error format: 404 (no such
     path) or 405 (with `Allow: <allow>`)."""
-    await _RESPONSES.send_routing_error(send, scope, status, allow)
+    await _RESPONSES.send_routing_error(send, scope, status, allow, _ROUTING_CONST)
 
 
 def make_router(service: Service, *, base_path: str = "/v1/streams") -> APIRouter:

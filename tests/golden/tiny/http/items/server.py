@@ -53,6 +53,7 @@ _UPLOAD_204: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"),)
 _UPLOAD_CONST: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"),)
 _MAKE_201: tuple[tuple[bytes, bytes], ...] = ()
 _MAKE_CONST: tuple[tuple[bytes, bytes], ...] = ()
+_ROUTING_CONST: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"),)
 
 
 # -- show: GET /{id}
@@ -193,7 +194,7 @@ async def send_routing_error(
 ) -> None:
     """Answer a routing error of the outer app in this service's error format: 404 (no such
     path) or 405 (with `Allow: <allow>`)."""
-    await _RESPONSES.send_routing_error(send, scope, status, allow)
+    await _RESPONSES.send_routing_error(send, scope, status, allow, _ROUTING_CONST)
 
 
 def make_router(service: Service, *, base_path: str = "/items") -> APIRouter:
