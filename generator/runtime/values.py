@@ -29,13 +29,47 @@ def construct(cls: type[_M], values: dict[str, Any]) -> _M:
     return obj
 
 
+INT64_MAX = 2**63 - 1
+
+
+_OWS = " \t"
+
+
 def parse_int(raw: str) -> int | None:
-    """A strict base-10 int64 (`-?[0-9]+`, no spaces, `+` or `_`), else None."""
+    """A strict base-10 int64: `0` or `-?[1-9][0-9]*` (no `+`, `_`, leading zeros or `-0`),
+    else None. Surrounding spaces and tabs are HTTP's optional whitespace, not part of
+    the value (RFC 9110 5.5), so they are ignored on both sides alike."""
+    raw = raw.strip(_OWS)
     digits = raw[1:] if raw[:1] == "-" else raw
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
         return None
+    if digits[0] == "0" and raw != "0":
+        return None
     value = int(raw)
-    return value if -(2**63) <= value < 2**63 else None
+    return value if -(2**63) <= value <= INT64_MAX else None
+
+
+def int_problem(raw: str, minimum: int | None = None, maximum: int | None = None) -> str:
+    """Why `raw` is not an acceptable integer, in words a client can act on: the expected
+    range, plus what is wrong when that alone would mislead (only called once a check
+    failed, so it may take its time)."""
+    if minimum is not None and maximum is not None:
+        expected = f"must be an integer between {minimum} and {maximum}"
+    elif minimum is not None:
+        expected = f"must be an integer >= {minimum}"
+    elif maximum is not None:
+        expected = f"must be an integer <= {maximum}"
+    else:
+        expected = "must be an integer"
+    raw = raw.strip(_OWS)
+    digits = raw[1:] if raw[:1] == "-" else raw
+    if not (digits.isascii() and digits.isdigit()):
+        return expected
+    if digits[0] == "0" and raw != "0":
+        return f"{expected}, written without leading zeros or a sign on 0 (got {raw!r})"
+    if not -(2**63) <= int(raw) <= INT64_MAX:
+        return f"{expected}: {raw} is too large (at most {INT64_MAX})"
+    return expected
 
 
 def parse_bool(raw: str) -> bool | None:

@@ -67,6 +67,9 @@ class CheckView:
     """The enum set or compiled pattern constant."""
     minimum: int | float | None = None
     maximum: int | float | None = None
+    explain: str = ""
+    """For integers: an expression giving the message that says what is wrong with `_raw`
+    (evaluated only on failure), instead of the fixed `message`."""
 
 
 _PARSERS = {"int64": "rt.parse_int", "bool": "rt.parse_bool", "float64": "rt.parse_float"}
@@ -119,8 +122,19 @@ def value_view(a: ir.Attr, consts: Constants) -> ValueView:
     checks: list[CheckView] = []
     parsed = a.type.kind in _PARSERS
     if parsed:
+        explain = (
+            f"rt.int_problem(_raw, {a.minimum!r}, {a.maximum!r})" if a.type.kind == "int64" else ""
+        )
         checks.append(
-            CheckView("parse", _bounds_message(a), _PARSERS[a.type.kind], "", a.minimum, a.maximum)
+            CheckView(
+                "parse",
+                _bounds_message(a),
+                _PARSERS[a.type.kind],
+                "",
+                a.minimum,
+                a.maximum,
+                explain,
+            )
         )
     if a.enum is not None:
         name = consts.shared(a.field, "enum", tuple(a.enum))

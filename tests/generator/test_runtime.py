@@ -226,3 +226,14 @@ def test_error_formats() -> None:
     }
     assert rt.PROBLEM.read(rt.PROBLEM.body(exc)) == ("no", "mismatch", exc.problem_type)
     assert rt.ENVELOPE.read(rt.ENVELOPE.body(exc)) == ("no", "mismatch", None)
+
+
+def test_int_problem_says_what_is_wrong() -> None:
+    from tusgen.runtime import int_problem, parse_int
+
+    assert parse_int(" 10\t") == 10  # optional whitespace on either side is not the value
+    assert [parse_int(v) for v in ("-0", "00", "+1", "1_0", "9223372036854775808")] == [None] * 5
+    assert int_problem("abc", 0) == "must be an integer >= 0"
+    assert "leading zeros" in int_problem("007", 0)
+    assert "too large" in int_problem("99999999999999999999", 0)
+    assert int_problem("2000", 1, 1000) == "must be an integer between 1 and 1000"

@@ -168,7 +168,7 @@ def decode_create(scope: Scope) -> CreatePayload:
     upload_length: int | None = None
     _raw = None if (_v := _h.get(b"upload-length")) is None else _v.decode("latin-1")
     if _raw is not None and ((upload_length := rt.parse_int(_raw)) is None or upload_length < 0):
-        _problems.append(("header", "Upload-Length", "must be an integer >= 0"))
+        _problems.append(("header", "Upload-Length", rt.int_problem(_raw, 0, None)))
     # Upload-Defer-Length
     upload_defer_length = (
         None if (_v := _h.get(b"upload-defer-length")) is None else _v.decode("latin-1")
@@ -193,7 +193,7 @@ def decode_create(scope: Scope) -> CreatePayload:
     content_length: int | None = None
     _raw = None if (_v := _h.get(b"content-length")) is None else _v.decode("latin-1")
     if _raw is not None and ((content_length := rt.parse_int(_raw)) is None or content_length < 0):
-        _problems.append(("header", "Content-Length", "must be an integer >= 0"))
+        _problems.append(("header", "Content-Length", rt.int_problem(_raw, 0, None)))
     # Trailer
     trailer = None if (_v := _h.get(b"trailer")) is None else _v.decode("latin-1")
     # Host
@@ -338,7 +338,7 @@ def decode_patch(scope: Scope) -> PatchPayload:
     if _raw is None:
         _problems.append(("header", "Upload-Offset", "is required"))
     elif (upload_offset := rt.parse_int(_raw)) is None or upload_offset < 0:
-        _problems.append(("header", "Upload-Offset", "must be an integer >= 0"))
+        _problems.append(("header", "Upload-Offset", rt.int_problem(_raw, 0, None)))
     # Content-Type
     content_type = None if (_v := _h.get(b"content-type")) is None else _v.decode("latin-1")
     if content_type is None:
@@ -349,7 +349,7 @@ def decode_patch(scope: Scope) -> PatchPayload:
     upload_length: int | None = None
     _raw = None if (_v := _h.get(b"upload-length")) is None else _v.decode("latin-1")
     if _raw is not None and ((upload_length := rt.parse_int(_raw)) is None or upload_length < 0):
-        _problems.append(("header", "Upload-Length", "must be an integer >= 0"))
+        _problems.append(("header", "Upload-Length", rt.int_problem(_raw, 0, None)))
     # Upload-Checksum
     upload_checksum = None if (_v := _h.get(b"upload-checksum")) is None else _v.decode("latin-1")
     if upload_checksum is not None and (_UPLOAD_CHECKSUM_PATTERN.search(upload_checksum) is None):
@@ -360,7 +360,7 @@ def decode_patch(scope: Scope) -> PatchPayload:
     content_length: int | None = None
     _raw = None if (_v := _h.get(b"content-length")) is None else _v.decode("latin-1")
     if _raw is not None and ((content_length := rt.parse_int(_raw)) is None or content_length < 0):
-        _problems.append(("header", "Content-Length", "must be an integer >= 0"))
+        _problems.append(("header", "Content-Length", rt.int_problem(_raw, 0, None)))
     # Trailer
     trailer = None if (_v := _h.get(b"trailer")) is None else _v.decode("latin-1")
     if _problems:

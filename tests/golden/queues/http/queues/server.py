@@ -204,7 +204,7 @@ def decode_list(scope: Scope) -> ListPayload:
     if _raw is None:
         limit = 100
     elif (limit := rt.parse_int(_raw)) is None or limit < 1 or limit > 1000:
-        _problems.append(("query", "limit", "must be an integer between 1 and 1000"))
+        _problems.append(("query", "limit", rt.int_problem(_raw, 1, 1000)))
     # cursor
     cursor = _query.get("cursor")
     # wait

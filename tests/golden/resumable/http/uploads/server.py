@@ -86,7 +86,7 @@ def decode_append(scope: Scope) -> AppendPayload:
     if _raw is None:
         _problems.append(("header", "Upload-Offset", "is required"))
     elif (upload_offset := rt.parse_int(_raw)) is None or upload_offset < 0:
-        _problems.append(("header", "Upload-Offset", "must be an integer >= 0"))
+        _problems.append(("header", "Upload-Offset", rt.int_problem(_raw, 0, None)))
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
     return rt.construct(AppendPayload, {"id": id, "upload_offset": upload_offset})

@@ -74,7 +74,7 @@ def decode_create(scope: Scope) -> CreatePayload:
     content_length: int | None = None
     _raw = None if _b_content_length is None else _b_content_length.decode("latin-1")
     if _raw is not None and ((content_length := rt.parse_int(_raw)) is None or content_length < 0):
-        _problems.append(("header", "Content-Length", "must be an integer >= 0"))
+        _problems.append(("header", "Content-Length", rt.int_problem(_raw, 0, None)))
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
     return rt.construct(
@@ -112,7 +112,7 @@ def decode_put(scope: Scope) -> PutPayload:
     content_length: int | None = None
     _raw = None if _b_content_length is None else _b_content_length.decode("latin-1")
     if _raw is not None and ((content_length := rt.parse_int(_raw)) is None or content_length < 0):
-        _problems.append(("header", "Content-Length", "must be an integer >= 0"))
+        _problems.append(("header", "Content-Length", rt.int_problem(_raw, 0, None)))
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
     return rt.construct(

@@ -70,7 +70,7 @@ def decode_show(scope: Scope) -> ShowPayload:
     if _raw is None:
         raise NotFound("id is missing")
     elif (id := rt.parse_int(_raw)) is None or id < 1:
-        raise NotFound("id must be an integer >= 1")
+        raise NotFound("id " + rt.int_problem(_raw, 1, None))
     # X-Mode
     x_mode = None if (_v := _h.get(b"x-mode")) is None else _v.decode("latin-1")
     if x_mode is None:
@@ -123,14 +123,14 @@ def decode_upload(scope: Scope) -> UploadPayload:
     if _raw is None:
         _problems.append(("path", "id", "is required"))
     elif (id := rt.parse_int(_raw)) is None or id < 1:
-        _problems.append(("path", "id", "must be an integer >= 1"))
+        _problems.append(("path", "id", rt.int_problem(_raw, 1, None)))
     # X-Count
     expected: int | None = None
     _raw = None if _b_expected is None else _b_expected.decode("latin-1")
     if _raw is not None and (
         (expected := rt.parse_int(_raw)) is None or expected < 0 or expected > 1000
     ):
-        _problems.append(("header", "X-Count", "must be an integer between 0 and 1000"))
+        _problems.append(("header", "X-Count", rt.int_problem(_raw, 0, 1000)))
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
     return rt.construct(UploadPayload, {"id": id, "expected": expected})
