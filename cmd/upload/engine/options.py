@@ -18,6 +18,11 @@ class EngineOptions:
     append may take the upload over. A healthy one is never interrupted by others."""
     idle_timeout: float = 60.0
     """A body that brings no bytes for this long is ended, keeping what arrived; 0 never."""
+    max_metadata_size: int = 16 * 1024
+    """Most bytes of metadata (keys and values, UTF-8) one upload may carry."""
+    max_concat_parts: int = 100
+    """Most partial uploads one final upload may join: naming one partial many times
+    would otherwise turn a small request into many times its bytes written."""
     settle_timeout: float = 1.0
     """How long a status request waits for a stalled append to let go and record what it
     received (a healthy one goes on; the status is then the recorded offset)."""

@@ -128,6 +128,13 @@ class Engine:
         if limit is not None and length > limit:
             raise TooLarge(f"the upload's length {length} exceeds the size limit {limit}")
 
+    def _check_metadata(self, metadata: tuple[tuple[str, str], ...]) -> None:
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata)
+        if size > self.options.max_metadata_size:
+            raise InvalidRequest(
+                f"metadata of {size} bytes passes the limit of {self.options.max_metadata_size}"
+            )
+
     def _limit(self, info: UploadInfo) -> int | None:
         """Bytes the upload may still take."""
         if info.length is not None:
@@ -211,6 +218,7 @@ class Engine:
         self._accepting()
         if length is not None:
             self._check_length(length)
+        self._check_metadata(metadata)
         new = NewUpload(id=new_id(), length=length, metadata=metadata, is_partial=is_partial)
         if self.events.gates:
             new = await self.events.pre_create(new)
@@ -273,6 +281,12 @@ class Engine:
     ) -> UploadInfo:
         """A final upload joining `partial_ids` in order, complete as soon as they are."""
         self._accepting()
+        self._check_metadata(metadata)
+        most = self.options.max_concat_parts
+        if len(partial_ids) > most:
+            raise InvalidRequest(
+                f"a final upload may join at most {most} partial uploads, not {len(partial_ids)}"
+            )
         new = NewUpload(id=new_id(), length=None, metadata=metadata, partials=tuple(partial_ids))
         if self.events.gates:
             new = await self.events.pre_create(new)
