@@ -183,9 +183,25 @@ class FileChunkWriter:
                     self._store.synced(self._id)
             elif self._pending or self._direct is not None or self._store.fsync_due(self._id):
                 await finish(asyncio.to_thread(self._commit))
+        except Exception:
+            await self._cut_back()
+            raise
         finally:
             self._close()
         return self._pos
+
+    async def _cut_back(self) -> None:
+        """A failed commit (a full disk, an I/O error) leaves no bytes past where this
+        writer started: they would be cut at the next open anyway, and on a full disk the
+        space is what every other request needs (the caller holds the upload's lock, or
+        the id is not published yet)."""
+        if not self._created and self._start == 0 and self._pos == 0:
+            return
+        with contextlib.suppress(OSError, StoreError):
+            await self._settle()
+        with contextlib.suppress(OSError):
+            await finish(asyncio.to_thread(os.truncate, self._path, self._start))
+        self._pos = self._start
 
     def _write_and_close(self) -> None:
         try:

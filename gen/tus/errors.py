@@ -71,6 +71,32 @@ class Internal(ServiceError):
     code = "internal"
 
 
+class InsufficientStorage(ServiceError):
+    """The server's storage is full; nothing of this request was kept. Retry later."""
+
+    status = 507
+    code = "insufficient_storage"
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def header_items(self) -> list[tuple[str, str]]:
+        _items: list[tuple[str, str]] = []
+        if self.retry_after is not None:
+            _items.append(("Retry-After", str(self.retry_after)))
+        return _items
+
+    @classmethod
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> InsufficientStorage:
+        return cls(
+            message,
+            retry_after=rt.optional_int(headers, "retry-after"),
+        )
+
+
 class Unavailable(ServiceError):
     """The server is shutting down or the upload was handed to another request; retry."""
 

@@ -11,9 +11,10 @@ into their answers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 from tuskit.persist.composer import StoreComposer
 from tuskit.persist.ids import new_id
@@ -28,6 +29,7 @@ from .errors import (
     FinalUpload,
     Gone,
     Incomplete,
+    InsufficientStorage,
     InvalidRequest,
     Locked,
     NotFound,
@@ -35,6 +37,7 @@ from .errors import (
     TooLarge,
     Unavailable,
     Unreadable,
+    is_storage_full,
 )
 from .events import AccessMode, Events, EventType, NewUpload
 from .expiry import Sweeper
@@ -215,6 +218,18 @@ class Engine:
         nothing; a body stopped by shutdown is still recorded with what arrived, so the
         client can resume.
         """
+        with _full_is_507():
+            return await self._create(length, metadata, is_partial, body, content_length, verify)
+
+    async def _create(
+        self,
+        length: int | None,
+        metadata: tuple[tuple[str, str], ...],
+        is_partial: bool,
+        body: AsyncIterator[bytes] | None,
+        content_length: int | None,
+        verify: Verification | None,
+    ) -> UploadInfo:
         self._accepting()
         if length is not None:
             self._check_length(length)
@@ -321,6 +336,20 @@ class Engine:
         bytes again. An append at any other offset waits for the running one to finish
         or stall (`stall_timeout` without bytes), then is told the offset (409) or 423.
         """
+        with _full_is_507():
+            return await self._append_locked(
+                upload_id, offset, body, length, content_length, verify
+            )
+
+    async def _append_locked(
+        self,
+        upload_id: str,
+        offset: int,
+        body: AsyncIterator[bytes],
+        length: int | None,
+        content_length: int | None,
+        verify: Verification | None,
+    ) -> UploadInfo:
         self._accepting()
         info = await self.load(upload_id, AccessMode.WRITE)
         if info.is_final:
@@ -343,11 +372,15 @@ class Engine:
                     f"a body of {content_length} bytes passes the upload's length "
                     f"({limit} bytes left)"
                 )
-            before = info.offset
+            before, recorded = info.offset, info
             info, appended = await self._append(info, body, interrupt, verify)
             if info.offset != before:
                 fence(lock)
-                await self.stores.metadata.save(info)  # bytes are durable: move the offset
+                try:
+                    await self.stores.metadata.save(info)  # bytes are durable: move the offset
+                except Exception:
+                    await self._cut_back(recorded)
+                    raise
         finally:
             await lock.release()
         if info.offset != before:
@@ -402,6 +435,16 @@ class Engine:
         fence(lock)
         await self.stores.metadata.save(info)
         return info
+
+    async def _cut_back(self, recorded: UploadInfo) -> None:
+        """The offset could not be recorded (a full disk under the state store): drop the
+        bytes past the recorded offset now rather than at the next append, so the space
+        is free for the requests that would make room (lock held)."""
+        try:
+            writer = await self.stores.byte_store.open_writer(recorded)
+            await writer.discard()
+        except Exception:
+            log.warning("could not cut upload %s back to %d", recorded.id, recorded.offset)
 
     def _raise_for_ending(self, info: UploadInfo, appended: Appended) -> None:
         """Turn how the body ended into the engine's answer (after state is saved)."""
@@ -481,6 +524,20 @@ class Engine:
         if reader is None:
             raise Unreadable("this store cannot serve downloads")
         return _closing(reader.read(info, start, end))
+
+
+@contextlib.contextmanager
+def _full_is_507() -> Iterator[None]:
+    """A full store refuses the request as InsufficientStorage; what it wrote is undone
+    like any failed write (the recorded offset never moved)."""
+    try:
+        yield
+    except Exception as exc:
+        if is_storage_full(exc):
+            raise InsufficientStorage(
+                "the server's storage is full; nothing of this request was kept, retry later"
+            ) from exc
+        raise
 
 
 def _ignore(kind: Release) -> None:

@@ -21,6 +21,7 @@ from ...tus.errors import (
     FinalUpload,
     Gone,
     Incomplete,
+    InsufficientStorage,
     Internal,
     Locked,
     NotFound,
@@ -57,6 +58,7 @@ _OPTIONS_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     423: (Locked,),
     500: (Internal,),
     503: (Unavailable,),
+    507: (InsufficientStorage,),
 }
 _OPTIONS_UPLOAD_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     400: (BadRequest,),
@@ -66,6 +68,7 @@ _OPTIONS_UPLOAD_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     423: (Locked,),
     500: (Internal,),
     503: (Unavailable,),
+    507: (InsufficientStorage,),
 }
 _CREATE_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     400: (BadRequest,),
@@ -78,6 +81,7 @@ _CREATE_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     460: (ChecksumMismatch,),
     500: (Internal,),
     503: (Unavailable,),
+    507: (InsufficientStorage,),
 }
 _HEAD_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     400: (BadRequest,),
@@ -87,6 +91,7 @@ _HEAD_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     423: (Locked,),
     500: (Internal,),
     503: (Unavailable,),
+    507: (InsufficientStorage,),
 }
 _PATCH_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     400: (BadRequest,),
@@ -101,6 +106,7 @@ _PATCH_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     460: (ChecksumMismatch,),
     500: (Internal,),
     503: (Unavailable,),
+    507: (InsufficientStorage,),
 }
 _DELETE_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     400: (BadRequest,),
@@ -110,6 +116,7 @@ _DELETE_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     423: (Locked,),
     500: (Internal,),
     503: (Unavailable,),
+    507: (InsufficientStorage,),
 }
 _GET_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     400: (BadRequest,),
@@ -124,6 +131,7 @@ _GET_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     423: (Locked,),
     500: (Internal,),
     503: (Unavailable,),
+    507: (InsufficientStorage,),
 }
 
 
