@@ -132,6 +132,18 @@ def _stall(server: UploadServer, upload_id: str, src: Path, offset: int) -> RawP
     return raw
 
 
+def _head_until_moved(url: str, offset: int, within: float) -> int:
+    """HEAD asks a stalled PATCH on another instance to record what it received; the
+    answer may come before that instance has finished recording (it waits briefly for a
+    process it cannot see), so a client polls, as it polls progress anyway."""
+    deadline = time.monotonic() + within
+    new = head_offset(url)
+    while new == offset and time.monotonic() < deadline:
+        time.sleep(0.1)
+        new = head_offset(url)
+    return new
+
+
 def _check_let_go(
     cluster: Cluster, raw: RawPatch, holder: UploadServer, offset: int, new: int, took: float,
     what: str, notes: list[str],
@@ -207,7 +219,7 @@ def test_200mib_rotating_kill9_stale_patch_and_termination(
             if step == STALL_HEAD_STEP:
                 raw = _stall(here, upload_id, src, offset)
                 t = time.monotonic()
-                new = head_offset(nxt.url + upload_id)
+                new = _head_until_moved(nxt.url + upload_id, offset, LET_GO_WITHIN)
                 took = time.monotonic() - t
                 _check_let_go(cluster, raw, here, offset, new, took, "HEAD", notes)
                 offset = _patch_ok(cluster, client, nxt, upload_id, src, new)

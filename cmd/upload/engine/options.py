@@ -24,5 +24,9 @@ class EngineOptions:
     """Most partial uploads one final upload may join: naming one partial many times
     would otherwise turn a small request into many times its bytes written."""
     settle_timeout: float = 1.0
-    """How long a status request waits for a stalled append to let go and record what it
-    received (a healthy one goes on; the status is then the recorded offset)."""
+    """How long a status request waits for a stalled append of this process to let go and
+    record what it received (a healthy one is not waited for: the status is then the
+    recorded offset)."""
+    remote_settle_timeout: float = 0.25
+    """The same for an append run by another process or instance, whose health this
+    process cannot see: it is asked to let go if stalled, and waited for this long."""

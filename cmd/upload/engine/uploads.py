@@ -165,13 +165,21 @@ class Engine:
 
     async def _settle(self, upload_id: str) -> bool:
         """If an append holds the upload and is stalled, let it record what it received;
-        True when it let go. Costs one probe when nobody holds the upload."""
-        if self._lock_probe is not None and not await self._lock_probe(upload_id):
-            return False
+        True when it let go. A healthy append of this process costs nothing (no wait);
+        otherwise one probe when nobody holds the upload."""
+        local = self.inflight.running(upload_id)
+        if local is not None:
+            if not local.stalled:
+                return False
+            timeout = self.options.settle_timeout
+        else:
+            if self._lock_probe is not None and not await self._lock_probe(upload_id):
+                return False
+            timeout = self.options.remote_settle_timeout
         try:
             lock = await self.stores.locker.acquire(
                 upload_id,
-                timeout=min(self.options.lock_timeout, self.options.settle_timeout),
+                timeout=min(self.options.lock_timeout, timeout),
                 on_release_request=_ignore,
                 ask=Release.IF_STALLED,
             )
@@ -402,7 +410,7 @@ class Engine:
         record with the new offset, committed to the byte store but not yet saved."""
         limit = self._limit(info)
         writer = await self.stores.byte_store.open_writer(info)
-        self.inflight.add(interrupt)
+        self.inflight.add(interrupt, info.id)
         try:
             appended = await append_body(
                 body, writer, limit=limit, interrupt=interrupt, verify=verify
