@@ -13,6 +13,7 @@ import functools
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from tusgen.runtime import BodyStream, ServiceError, construct
 from tuskit.gen.tus import errors
@@ -149,7 +150,7 @@ class TusService:
                     "a final upload must not send Upload-Length or Upload-Defer-Length"
                 )
             try:
-                partial_ids = parse_final(concat, self.config.base_path)
+                partial_ids = parse_final(concat, self.config.base_path, urlsplit(base).netloc)
             except ConcatError as exc:
                 raise errors.BadRequest(str(exc)) from exc
             info = await self.engine.create_final(partial_ids, metadata)
