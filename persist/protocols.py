@@ -51,6 +51,18 @@ class ChunkWriter(Protocol):
     async def discard(self) -> None: ...
 
 
+@runtime_checkable
+class Checkpointing(Protocol):
+    """Capability of a ChunkWriter: make what was written so far durable mid-body.
+
+    `checkpoint` returns the end of the bytes now durable (maybe short of everything
+    written, e.g. a partial block still buffered); from then on `discard` keeps them, and
+    the caller may record that offset. A long body cut by a crash then loses only what
+    came after its last checkpoint."""
+
+    async def checkpoint(self) -> int: ...
+
+
 class ByteStore(Protocol):
     """Where bytes go. One object per upload, only ever appended at the current offset."""
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import enum
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from tuskit.persist.protocols import ChunkWriter
@@ -37,16 +37,28 @@ class Appended:
     checksum_failed: bool = False
 
 
+Checkpoint = Callable[[], Awaitable[None]]
+"""Record what the writer made durable so far (called every `checkpoint_every` bytes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoints:
+    record: Checkpoint
+    every: int
+
+
 async def _pump(
     body: AsyncIterator[bytes],
     writer: ChunkWriter,
     digests: StreamDigests | None,
     limit: int | None,
     interrupt: Interrupt,
+    checkpoints: Checkpoints | None,
 ) -> Ending:
     remaining = limit
     iterator = body.__aiter__()
     clock = time.monotonic
+    since = 0
     while True:
         try:
             chunk = await iterator.__anext__()
@@ -70,6 +82,13 @@ async def _pump(
             remaining -= len(chunk)
         if digests is not None:
             digests.update(chunk)
+        if checkpoints is not None:
+            # A full window written and more arriving: record it. Never at the very end
+            # of a body, where the commit records everything anyway.
+            if since >= checkpoints.every:
+                since = 0
+                await checkpoints.record()
+            since += len(chunk)
         await writer.write(chunk)
 
 
@@ -80,6 +99,7 @@ async def append_body(
     limit: int | None,
     interrupt: Interrupt,
     verify: Verification | None,
+    checkpoints: Checkpoints | None = None,
 ) -> Appended:
     """Run the pump, then decide: commit what arrived, or discard it all.
 
@@ -90,7 +110,9 @@ async def append_body(
     did not arrive whole); otherwise every byte that arrived is kept.
     """
     digests = verify.digests() if verify is not None else None
-    task = asyncio.ensure_future(_pump(body, writer, digests, limit, interrupt))
+    if verify is not None:
+        checkpoints = None  # a promised digest covers the whole body: all or nothing
+    task = asyncio.ensure_future(_pump(body, writer, digests, limit, interrupt, checkpoints))
     interrupt.attach(task)
     try:
         ending = await task

@@ -23,6 +23,9 @@ class EngineOptions:
     max_concat_parts: int = 100
     """Most partial uploads one final upload may join: naming one partial many times
     would otherwise turn a small request into many times its bytes written."""
+    checkpoint_every: int = 64 * 1024 * 1024
+    """During a long body, record the durable prefix every this many bytes (where the
+    byte store can), so a crash loses at most one window; 0 records only at the end."""
     settle_timeout: float = 1.0
     """How long a status request waits for a stalled append of this process to let go and
     record what it received (a healthy one is not waited for: the status is then the

@@ -15,13 +15,14 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from functools import partial
 
 from tuskit.persist.composer import StoreComposer
 from tuskit.persist.ids import new_id
 from tuskit.persist.model import UploadInfo, UploadState
-from tuskit.persist.protocols import HeldLock, LockProbe, LockTimeout, Release
+from tuskit.persist.protocols import Checkpointing, HeldLock, LockProbe, LockTimeout, Release
 
-from .appender import Appended, Ending, append_body
+from .appender import Appended, Checkpoints, Ending, append_body
 from .concat import Concatenation
 from .digests import Verification
 from .errors import (
@@ -46,6 +47,15 @@ from .interrupt import Interrupt
 from .options import EngineOptions
 
 log = logging.getLogger("tuskit.upload")
+
+
+class _Recorded:
+    """The upload as last recorded during one append (checkpoints move it)."""
+
+    __slots__ = ("info",)
+
+    def __init__(self, info: UploadInfo) -> None:
+        self.info = info
 
 
 def fence(lock: HeldLock) -> None:
@@ -380,18 +390,20 @@ class Engine:
                     f"a body of {content_length} bytes passes the upload's length "
                     f"({limit} bytes left)"
                 )
-            before, recorded = info.offset, info
-            info, appended = await self._append(info, body, interrupt, verify)
-            if info.offset != before:
+            recorded = _Recorded(info)
+            info, appended = await self._append(info, body, interrupt, verify, lock, recorded)
+            if info.offset != recorded.info.offset:
                 fence(lock)
                 try:
                     await self.stores.metadata.save(info)  # bytes are durable: move the offset
                 except Exception:
-                    await self._cut_back(recorded)
+                    await self._cut_back(recorded.info)
                     raise
+            elif appended.offset < 0:
+                info = recorded.info  # dropped what came after the last checkpoint
         finally:
             await lock.release()
-        if info.offset != before:
+        if info.offset != recorded.info.offset:
             self.events.emit(EventType.PROGRESS, info, info.updated_at)
         if info.is_complete and not was_complete:
             # Also when an empty append only fixed a deferred length that completes it.
@@ -405,24 +417,59 @@ class Engine:
         body: AsyncIterator[bytes],
         interrupt: Interrupt,
         verify: Verification | None,
+        lock: HeldLock | None = None,
+        recorded: _Recorded | None = None,
     ) -> tuple[UploadInfo, Appended]:
         """Stream `body` at `info.offset` (lock held, or an unpublished id); returns the
-        record with the new offset, committed to the byte store but not yet saved."""
+        record with the new offset, committed to the byte store but not yet saved.
+
+        With the lock held and a writer that can checkpoint, every `checkpoint_every`
+        bytes the durable prefix is recorded (into `recorded`), so a crash in a long
+        body loses only its last window."""
         limit = self._limit(info)
         writer = await self.stores.byte_store.open_writer(info)
+        checkpoints = None
+        if (
+            lock is not None
+            and recorded is not None
+            and isinstance(writer, Checkpointing)
+            and self.options.checkpoint_every > 0
+        ):
+            checkpoints = Checkpoints(
+                partial(self._checkpoint, writer, lock, recorded), self.options.checkpoint_every
+            )
         self.inflight.add(interrupt, info.id)
         try:
             appended = await append_body(
-                body, writer, limit=limit, interrupt=interrupt, verify=verify
+                body,
+                writer,
+                limit=limit,
+                interrupt=interrupt,
+                verify=verify,
+                checkpoints=checkpoints,
             )
         finally:
             self.inflight.discard(interrupt)
         if appended.offset >= 0 and appended.offset != info.offset:
-            now = self.clock()
-            info = info.replace(offset=appended.offset, updated_at=now)
-            if not info.is_complete:
-                info = info.replace(expires_at=self._next_expiry(now))
+            info = self._moved(info, appended.offset)
         return info, appended
+
+    def _moved(self, info: UploadInfo, offset: int) -> UploadInfo:
+        now = self.clock()
+        info = info.replace(offset=offset, updated_at=now)
+        if not info.is_complete:
+            info = info.replace(expires_at=self._next_expiry(now))
+        return info
+
+    async def _checkpoint(self, writer: Checkpointing, lock: HeldLock, recorded: _Recorded) -> None:
+        end = await writer.checkpoint()
+        if end <= recorded.info.offset:
+            return
+        fence(lock)
+        info = self._moved(recorded.info, end)
+        await self.stores.metadata.save(info)
+        recorded.info = info
+        self.events.emit(EventType.PROGRESS, info, info.updated_at)
 
     async def _apply_length(
         self, info: UploadInfo, length: int | None, lock: HeldLock
