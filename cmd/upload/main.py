@@ -5,16 +5,20 @@ every flag can also be set as `UPLOAD_<NAME>` in the environment, e.g. UPLOAD_DA
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from types import FrameType
 from typing import NoReturn
 
 import uvicorn
 from pydantic import ValidationError
 
+from . import preflight
+from .app import mounts
 from .settings import ENV_PREFIX, Settings
 
 PROTOCOL = "tuskit.upload.httpproto:UploadHttpProtocol"
@@ -38,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Resumable-upload server (tus 1.0.0 with every extension). "
         "Each flag can also be set as UPLOAD_<FLAG> in the environment.",
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     for name, field in Settings.model_fields.items():
         default = field.default
         shown = ",".join(default) if isinstance(default, tuple) else default
@@ -77,9 +82,21 @@ def _one_line(exc: ValidationError, given: dict[str, object]) -> str:
     return "; ".join(problems)
 
 
+def _version() -> str:
+    try:
+        return version("tuskit")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     settings = settings_from_args(argv)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        asyncio.run(preflight.check(settings, mounts(settings)))
+    except preflight.StartupError as exc:
+        print(f"upload: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     os.environ.update(settings.to_env())
     state = settings.state or f"sqlite:///{settings.data_dir / '.state' / 'uploads.sqlite3'}"
     where = settings.data_dir if settings.store == "file" else f"s3 {settings.s3_bucket}"
