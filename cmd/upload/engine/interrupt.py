@@ -33,6 +33,7 @@ class Interrupt:
         "_stall",
         "_stall_timer",
         "_task",
+        "asked",
         "fired",
         "last",
         "reason",
@@ -40,6 +41,8 @@ class Interrupt:
 
     def __init__(self, *, stall_after: float | None = None, idle_after: float | None = None):
         self.fired = False
+        self.asked = False
+        """Some other request asked this append to let go (honoured or not)."""
         self.reason: str = ""
         self.last = time.monotonic()
         """When the body last brought bytes (the pump updates it)."""
@@ -51,6 +54,7 @@ class Interrupt:
 
     def request(self, kind: Release) -> None:
         """A lock's release request (the locker's callback)."""
+        self.asked = True
         if kind is Release.IF_STALLED:
             self._watch_stall()
         elif kind is Release.SUPERSEDE and self.stalled:

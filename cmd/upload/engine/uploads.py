@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from tuskit.persist.composer import StoreComposer
 from tuskit.persist.ids import new_id
@@ -21,6 +21,7 @@ from tuskit.persist.model import UploadInfo, UploadState
 from tuskit.persist.protocols import HeldLock, LockProbe, LockTimeout, Release
 
 from .appender import Appended, Ending, append_body
+from .checkpoints import Progress, Segments
 from .concat import Concatenation
 from .digests import Verification
 from .errors import (
@@ -155,7 +156,8 @@ class Engine:
 
     async def _settle(self, upload_id: str) -> bool:
         """If an append holds the upload and is stalled, let it record what it received;
-        True when it let go. Costs one probe when nobody holds the upload."""
+        True when the record may have moved since it was read (it let go, or it heard the
+        request and stopped recording checkpoints). Costs one probe when nobody holds it."""
         if self._lock_probe is not None and not await self._lock_probe(upload_id):
             return False
         try:
@@ -166,7 +168,7 @@ class Engine:
                 ask=Release.IF_STALLED,
             )
         except LockTimeout:
-            return False  # healthy (or a crashed instance's lease): the recorded offset
+            return True  # healthy (or a crashed instance's lease): the recorded offset
         await lock.release()
         return True
 
@@ -294,12 +296,21 @@ class Engine:
         length: int | None = None,
         content_length: int | None = None,
         verify: Verification | None = None,
+        completes: bool = False,
+        announce: Callable[[UploadInfo], Awaitable[None]] | None = None,
+        progress: Progress | None = None,
     ) -> UploadInfo:
         """Append `body` at `offset` under the upload's lock; returns the recorded state.
 
         `length` fixes a deferred length. What arrived is kept when the body is cut or
         the append is asked to let go (then Unavailable, after recording); a body that
         fails its promised digest is dropped whole (ChecksumMismatch).
+
+        `completes`: the body is the rest of the upload, so once it arrived whole the
+        upload's length is its offset (InvalidRequest, bytes kept, when a known length
+        says otherwise). `announce` is awaited under the lock before the body is read
+        (a protocol telling the client where the upload lives). `progress` records what
+        arrived at checkpoints during a long body (not when a digest was promised).
 
         A running append on the same upload is not disturbed while it is healthy. It is
         superseded (stopped now, its unrecorded bytes dropped) by an append at the
@@ -329,20 +340,67 @@ class Engine:
                     f"a body of {content_length} bytes passes the upload's length "
                     f"({limit} bytes left)"
                 )
-            before = info.offset
-            info, appended = await self._append(info, body, interrupt, verify)
-            if info.offset != before:
-                fence(lock)
-                await self.stores.metadata.save(info)  # bytes are durable: move the offset
+            if announce is not None:
+                await announce(info)
+            info, appended, reported = await self._append_recorded(
+                info, body, interrupt, verify, lock, progress
+            )
+            short = None
+            if completes and appended.ending is Ending.COMPLETE and not appended.checksum_failed:
+                info, short = await self._complete(info, lock)
         finally:
             await lock.release()
-        if info.offset != before:
+        if info.offset != reported:
             self.events.emit(EventType.PROGRESS, info, info.updated_at)
         if info.is_complete and not was_complete:
             # Also when an empty append only fixed a deferred length that completes it.
             await self._finished(info)
         self._raise_for_ending(info, appended)
+        if short is not None:
+            raise InvalidRequest(short)
         return info
+
+    async def _append_recorded(
+        self,
+        info: UploadInfo,
+        body: AsyncIterator[bytes],
+        interrupt: Interrupt,
+        verify: Verification | None,
+        lock: HeldLock,
+        progress: Progress | None,
+    ) -> tuple[UploadInfo, Appended, int]:
+        """`_append`, then record the new offset (bytes are durable: move the offset).
+        With `progress` (and no promised digest) also at every checkpoint, each reported
+        as an event and to `progress.recorded`. Returns the last offset reported."""
+        segments = None
+        if progress is not None and verify is None:
+            segments = Segments(body, interrupt, progress.every)
+        reported = info.offset
+        while True:
+            start = info.offset
+            info, appended = await self._append(info, segments or body, interrupt, verify)
+            if info.offset != start:
+                fence(lock)
+                await self.stores.metadata.save(info)
+            if segments is None or not segments.paused or appended.ending is not Ending.COMPLETE:
+                return info, appended, reported
+            if info.offset != start and progress is not None:
+                self.events.emit(EventType.PROGRESS, info, info.updated_at)
+                reported = info.offset
+                await progress.recorded(info)
+            segments.resume()
+
+    async def _complete(self, info: UploadInfo, lock: HeldLock) -> tuple[UploadInfo, str | None]:
+        """The body that arrived whole was the rest of the upload: its length is its
+        offset. Returns the record and, when a known length disagrees, why (bytes kept)."""
+        if info.length is None:
+            info = info.replace(length=info.offset, updated_at=self.clock())
+            fence(lock)
+            await self.stores.metadata.save(info)
+            return info, None
+        if info.offset != info.length:
+            return info, f"the upload ends at {info.offset} bytes but its length is {info.length}"
+        return info, None
 
     async def _append(
         self,
