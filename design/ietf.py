@@ -141,8 +141,7 @@ def declare_ietf(api: API) -> Service:
     with api.service(
         "ietf",
         path="/uploads",
-        doc="Resumable Uploads for HTTP (draft-ietf-httpbis-resumable-upload), interop "
-        "versions 9 and 6.",
+        doc="Resumable Uploads for HTTP (IETF draft), interop versions 9 and 6.",
     ) as svc:
         svc.error_format("problem")
         svc.method_override("X-HTTP-Method-Override")
