@@ -92,13 +92,9 @@ class Raw:
         return response
 
     def close(self) -> None:
-        """Drop the connection abruptly (a client losing its network)."""
-        try:
-            self.sock.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-            )
-        finally:
-            self.sock.close()
+        """Close the connection mid-request (the server sees the body end early). Not a
+        reset: a reset lets the kernel drop bytes the server had not read yet."""
+        self.sock.close()
 
 
 def request(
