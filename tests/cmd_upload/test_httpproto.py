@@ -237,3 +237,15 @@ def test_interim_headers_are_checked() -> None:
         interim_head(104, [(b"location", b"a\r\nb")])
     early = interim_head(103, [(b"Link", b"</a>")])
     assert early == b"HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n"
+
+
+async def test_chunks_that_arrived_before_a_disconnect_are_still_handed_over() -> None:
+    app = RecordingApp()
+    protocol, transport = connect(app)
+    protocol.data_received(b"PATCH /files/x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabcd")
+    protocol.connection_lost(None)  # the client went away before the app read anything
+    for _ in range(2):
+        app.read_one.release()
+        await settle()
+    assert [m["type"] for m in app.messages] == ["http.request", "http.disconnect"]
+    assert app.messages[0]["body"] == b"abcd"

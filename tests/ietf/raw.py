@@ -91,6 +91,12 @@ class Raw:
         self.interims = []
         return response
 
+    def __enter__(self) -> Raw:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
     def close(self) -> None:
         """Close the connection mid-request (the server sees the body end early). Not a
         reset: a reset lets the kernel drop bytes the server had not read yet."""

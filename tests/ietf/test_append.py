@@ -92,8 +92,13 @@ def test_length_indicators_must_agree_across_requests(client: Client) -> None:
 
 def test_a_completing_append_shorter_than_the_length_keeps_its_bytes(client: Client) -> None:
     url = new(client, b"abc", **{"Upload-Length": "10"})
-    answer = client("PATCH", url, {**V9, **PARTIAL, "Upload-Offset": "3", "Upload-Complete": "?1"},
-                    b"de", chunked=True)  # fmt: skip
+    answer = client(
+        "PATCH",
+        url,
+        {**V9, **PARTIAL, "Upload-Offset": "3", "Upload-Complete": "?1"},
+        b"de",
+        chunked=True,
+    )
     assert answer.status == 400
     state = client.head(url)
     assert (state.header("upload-offset"), state.header("upload-complete")) == ("5", "?0")
@@ -101,8 +106,13 @@ def test_a_completing_append_shorter_than_the_length_keeps_its_bytes(client: Cli
 
 def test_content_past_the_length_invalidates_the_upload(client: Client) -> None:
     url = new(client, b"abc", **{"Upload-Length": "5"})
-    answer = client("PATCH", url, {**V9, **PARTIAL, "Upload-Offset": "3", "Upload-Complete": "?0"},
-                    b"defgh", chunked=True)  # fmt: skip
+    answer = client(
+        "PATCH",
+        url,
+        {**V9, **PARTIAL, "Upload-Offset": "3", "Upload-Complete": "?0"},
+        b"defgh",
+        chunked=True,
+    )
     assert answer.status == 400
     assert b"#inconsistent-upload-length" in answer.body
     assert client.head(url).status == 410
@@ -122,19 +132,23 @@ def test_the_offset_never_decreases_and_interrupted_content_is_kept(client: Clie
     from .raw import Raw
 
     url = new(client)
-    raw = Raw(client.port)
-    raw.start("PATCH", client.path(url),
-              {**V9, **PARTIAL, "Upload-Offset": "0", "Upload-Complete": "?1"}, 1000)  # fmt: skip
-    raw.send(b"z" * 400)
-    raw.close()  # the client loses its connection mid-body
-    state = client.head(url)
-    for _ in range(50):
-        if state.header("upload-offset") == "400":
-            break
-        time.sleep(0.05)
+    with Raw(client.port) as raw:
+        raw.start(
+            "PATCH",
+            client.path(url),
+            {**V9, **PARTIAL, "Upload-Offset": "0", "Upload-Complete": "?1"},
+            1000,
+        )
+        raw.send(b"z" * 400)
+        raw.close()  # the client loses its connection mid-body
         state = client.head(url)
-    assert state.header("upload-offset") == "400"
-    assert state.header("upload-complete") == "?0"  # not complete: the content did not end
+        for _ in range(50):
+            if state.header("upload-offset") == "400":
+                break
+            time.sleep(0.05)
+            state = client.head(url)
+        assert state.header("upload-offset") == "400"
+        assert state.header("upload-complete") == "?0"  # not complete: the content did not end
 
 
 def test_delete_cancels_and_later_requests_are_gone(client: Client) -> None:
