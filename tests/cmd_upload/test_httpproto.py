@@ -241,7 +241,7 @@ def test_interim_headers_are_checked() -> None:
 
 async def test_chunks_that_arrived_before_a_disconnect_are_still_handed_over() -> None:
     app = RecordingApp()
-    protocol, transport = connect(app)
+    protocol, _transport = connect(app)
     protocol.data_received(b"PATCH /files/x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabcd")
     protocol.connection_lost(None)  # the client went away before the app read anything
     for _ in range(2):
