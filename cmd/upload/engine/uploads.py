@@ -348,8 +348,8 @@ class Engine:
         if appended.offset >= 0 and appended.offset != info.offset:
             now = self.clock()
             info = info.replace(offset=appended.offset, updated_at=now)
-            if not info.is_complete:
-                info = info.replace(expires_at=self._next_expiry(now))
+            # A finished upload never expires; keeping its old expiry made sweeps walk it.
+            info = info.replace(expires_at=None if info.is_complete else self._next_expiry(now))
         return info, appended
 
     async def _apply_length(
