@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -189,6 +189,12 @@ class PostgresMetadataStore:
             partial_id,
         )
         return [_info(r) for r in rows]
+
+    async def states(self, ids: Sequence[str]) -> dict[str, UploadState]:
+        rows = await self.pool.fetch(
+            f"SELECT id, state FROM {self._table} WHERE id = ANY($1::text[])", list(ids)
+        )
+        return {r["id"]: UploadState(r["state"]) for r in rows}
 
     async def all_active(self) -> AsyncIterator[UploadInfo]:
         """Keyset pages of 500 by id, so no cursor or connection is held across yields."""

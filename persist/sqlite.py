@@ -24,7 +24,7 @@ import asyncio
 import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -254,6 +254,18 @@ class SqliteMetadataStore:
             (partial_id,),
         ).fetchall()
         return [_info(r) for r in rows]
+
+    async def states(self, ids: Sequence[str]) -> dict[str, UploadState]:
+        """One indexed query per batch (the primary key), bypassing the HEAD cache."""
+        found: dict[str, UploadState] = {}
+        for start in range(0, len(ids), _PAGE):
+            part = list(ids[start : start + _PAGE])
+            marks = ", ".join("?" * len(part))
+            for uid, state in self._db.execute(
+                f"SELECT id, state FROM uploads WHERE id IN ({marks})", part
+            ):
+                found[uid] = _STATES[state]
+        return found
 
     async def all_active(self) -> AsyncIterator[UploadInfo]:
         """Pages of 500 by id (keyset), so no read cursor stays open across awaits."""

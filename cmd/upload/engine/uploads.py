@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from tuskit.persist.composer import StoreComposer
 from tuskit.persist.ids import new_id
 from tuskit.persist.model import UploadInfo, UploadState
-from tuskit.persist.protocols import HeldLock, LockProbe, LockTimeout
+from tuskit.persist.protocols import BytesMissing, HeldLock, LockProbe, LockTimeout
 
 from .appender import Appended, Ending, Interrupt, append_body
 from .concat import Concatenation
@@ -40,6 +40,7 @@ from .events import AccessMode, Events, EventType, NewUpload
 from .expiry import Sweeper
 from .inflight import Inflight
 from .options import EngineOptions
+from .reconcile import lower_to_stored
 
 log = logging.getLogger("tuskit.upload")
 
@@ -313,7 +314,14 @@ class Engine:
                     f"({limit} bytes left)"
                 )
             before = info.offset
-            info, appended = await self._append(info, body, interrupt, verify)
+            try:
+                info, appended = await self._append(info, body, interrupt, verify)
+            except BytesMissing as missing:  # an OS crash took bytes: resume from what's left
+                fence(lock)
+                now = self.clock()
+                raise await lower_to_stored(
+                    self.stores, info, missing, now, self._next_expiry(now)
+                ) from missing
             if info.offset != before:
                 fence(lock)
                 await self.stores.metadata.save(info)  # bytes are durable: move the offset
