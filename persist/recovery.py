@@ -16,8 +16,9 @@ bytes removed behind the server's back). Two things handle it:
 
 Orphans, data files with no active record (a crash between writing the first bytes and
 creating the record, or between a tombstone and deleting its bytes), cost disk space
-only; the background sweep (`remove_orphans`) removes them. Files with no record at all
-are left alone for a grace period, since creation-with-upload writes bytes first.
+only; the background sweep (`remove_orphans`) removes them, after a run that did not stop
+cleanly (`runmark`). Files with no record at all are left alone for a grace period,
+since creation-with-upload writes bytes first.
 
 Everything streams, pages of records and batches of file names, so memory stays flat
 with a million uploads; the file system is read by worker threads, and the event loop
@@ -227,10 +228,12 @@ class BackgroundRecovery:
     """Recovery as an asyncio task beside a serving server (`start`, then `stop`).
 
     `walk=True` reconciles every record first (owed after a reboot under a relaxed fsync
-    policy, see `runmark`; `on_walked` hears when it completed); the orphan sweep always
-    runs. With `lock_path`, a process that cannot take that file's flock at once skips
-    the pass: another worker or server on the same data dir is doing it. Between batches
-    the task sleeps `pause` seconds, so requests keep most of the event loop.
+    policy), `sweep=True` removes orphans (owed after a run that did not stop cleanly);
+    `runmark` says which are owed, and `on_walked` / `on_swept` hear when one completed,
+    `on_clean_stop` when `stop` ends the run. With `lock_path`, a process that cannot
+    take that file's flock at once skips the pass: another worker or server on the same
+    data dir is doing it. Between batches the task sleeps `pause` seconds, so requests
+    keep most of the event loop.
     """
 
     def __init__(
@@ -238,8 +241,11 @@ class BackgroundRecovery:
         composer: StoreComposer,
         *,
         walk: bool,
+        sweep: bool = True,
         lock_path: Path | None = None,
         on_walked: Callable[[], None] | None = None,
+        on_swept: Callable[[], None] | None = None,
+        on_clean_stop: Callable[[], None] | None = None,
         orphan_grace: float = 3600.0,
         lock_timeout: float = 1.0,
         batch: int = BATCH,
@@ -248,8 +254,11 @@ class BackgroundRecovery:
     ) -> None:
         self.composer = composer
         self.walk = walk
+        self.sweep = sweep
         self.lock_path = lock_path
         self.on_walked = on_walked
+        self.on_swept = on_swept
+        self.on_clean_stop = on_clean_stop
         self.orphan_grace = orphan_grace
         self.lock_timeout = lock_timeout
         self.batch = batch
@@ -270,14 +279,21 @@ class BackgroundRecovery:
         return self.report
 
     async def stop(self) -> None:
+        """Cancel a pass still running (what it did not finish stays owed), then report a
+        clean stop."""
         task, self._task = self._task, None
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.on_clean_stop is not None:
+            self.on_clean_stop()
 
     async def _run(self) -> None:
         started = time.monotonic()
+        if not (self.walk or self.sweep):
+            log.info("%s: nothing owed (the last run stopped cleanly)", DONE)
+            return
         fd = await asyncio.to_thread(_try_flock, self.lock_path) if self.lock_path else None
         if self.lock_path is not None and fd is None:
             self.skipped = True
@@ -306,14 +322,17 @@ class BackgroundRecovery:
             )
             if self.on_walked is not None:
                 self.on_walked()
-        await remove_orphans(
-            self.composer,
-            self.report,
-            clock=self.clock,
-            grace=self.orphan_grace,
-            batch=self.batch,
-            pause=self.pause,
-        )
+        if self.sweep:
+            await remove_orphans(
+                self.composer,
+                self.report,
+                clock=self.clock,
+                grace=self.orphan_grace,
+                batch=self.batch,
+                pause=self.pause,
+            )
+            if self.on_swept is not None:
+                self.on_swept()
 
 
 def _try_flock(path: Path) -> int | None:

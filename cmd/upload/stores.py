@@ -37,16 +37,23 @@ def runs_local_recovery(settings: Settings) -> bool:
 
 
 def background_recovery(stores: StoreComposer, settings: Settings) -> BackgroundRecovery | None:
-    """Recovery to run beside the serving server: the orphan sweep, plus a walk over every
-    record when the machine went down since a run with a relaxed `--fsync` (the mark in
-    `<data-dir>/.state` remembers). One process per data dir does it at a time."""
+    """Recovery to run beside the serving server, only what earlier runs left owed (the
+    mark in `<data-dir>/.state` remembers): the orphan sweep after a run that did not stop
+    cleanly, a walk over every record after a reboot that followed a run with a relaxed
+    `--fsync`. One process per data dir does it at a time."""
     if not runs_local_recovery(settings):
         return None
     state_dir = settings.data_dir / STATE_FILE.parent
     mark = DurabilityMark(state_dir)
-    walk = mark.begin_run(relaxed=FsyncPolicy.parse(settings.fsync).relaxed)
+    owed = mark.begin_run(relaxed=FsyncPolicy.parse(settings.fsync).relaxed)
     return BackgroundRecovery(
-        stores, walk=walk, lock_path=state_dir / "recovery.lock", on_walked=mark.walk_done
+        stores,
+        walk=owed.walk,
+        sweep=owed.sweep,
+        lock_path=state_dir / "recovery.lock",
+        on_walked=mark.walk_done,
+        on_swept=mark.sweep_done,
+        on_clean_stop=mark.end_run,
     )
 
 

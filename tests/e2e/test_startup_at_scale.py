@@ -74,3 +74,21 @@ def test_after_a_reboot_under_fsync_never_the_records_are_walked(
         assert http.head(halfway, headers=TUS).headers["Upload-Offset"] == str(size // 2)
     mark = json.loads((data / ".state" / "durability.json").read_text())
     assert mark["walk_owed"] is False and mark["relaxed"] is True
+
+
+def test_a_clean_restart_owes_nothing_and_a_crash_owes_a_sweep(
+    make_server: MakeServer, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    server = make_server(data)
+    wait_until(lambda: DONE in server.log(), 30, DONE)  # a new data dir: swept once
+    assert server.stop() == 0
+    server.start()
+    wait_until(lambda: server.log().count(DONE) == 2, 30, "second " + DONE)
+    assert "nothing owed" in server.log().split(DONE)[-1]
+    server.kill9()
+    orphan = data / ("e" * 32)  # as if that crash came between bytes and record
+    orphan.write_bytes(b"x")
+    os.utime(orphan, (time.time() - 7200,) * 2)
+    server.start()
+    wait_until(lambda: not orphan.exists(), 30, "the sweep owed after kill -9")

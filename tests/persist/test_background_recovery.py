@@ -152,7 +152,10 @@ async def test_report_keeps_counts_exact_and_ids_bounded(tmp_path: Path) -> None
 
 def test_a_walk_is_owed_only_after_a_reboot_under_a_relaxed_policy(tmp_path: Path) -> None:
     def start(boot: str, relaxed: bool) -> bool:
-        return DurabilityMark(tmp_path, boot_id=boot).begin_run(relaxed)
+        mark = DurabilityMark(tmp_path, boot_id=boot, pid=7, alive=lambda pid: False)
+        owed = mark.begin_run(relaxed)
+        mark.end_run()
+        return owed.walk
 
     assert start("boot-1", relaxed=False) is False  # new data dir, fsync patch
     assert start("boot-1", relaxed=True) is False  # same boot: the page cache is intact
@@ -164,9 +167,64 @@ def test_a_walk_is_owed_only_after_a_reboot_under_a_relaxed_policy(tmp_path: Pat
     assert start("boot-3", relaxed=False) is False  # fsync patch all along: nothing owed
 
 
+def test_a_sweep_is_owed_only_after_a_run_that_did_not_stop_cleanly(tmp_path: Path) -> None:
+    live = {11}
+
+    def mark(pid: int, boot: str = "b") -> DurabilityMark:
+        return DurabilityMark(tmp_path, boot_id=boot, pid=pid, alive=lambda p: p in live)
+
+    first = mark(10)
+    assert first.begin_run(relaxed=False).sweep is True  # no history: sweep once
+    first.sweep_done()
+    first.end_run()
+    assert mark(10).begin_run(relaxed=False).sweep is False  # clean stop: nothing owed
+    mark(10).end_run()
+    sibling = mark(11)
+    assert sibling.begin_run(relaxed=False).sweep is False  # a live worker beside us
+    assert mark(12).begin_run(relaxed=False).sweep is False
+    live.clear()  # 11 and 12 die without stopping cleanly (kill -9)
+    assert mark(13).begin_run(relaxed=False).sweep is True
+    assert mark(14).begin_run(relaxed=False).sweep is True  # still owed until done ...
+    mark(14).sweep_done()
+    live.update({13, 14})
+    assert mark(15).begin_run(relaxed=False).sweep is False  # ... and then not
+    for pid in (13, 14, 15):
+        mark(pid).end_run()
+    # A container restarts with the same pid: its predecessor's marker means a crash.
+    assert mark(20).begin_run(relaxed=False).sweep is False
+    assert mark(20).begin_run(relaxed=False).sweep is True
+    mark(20).sweep_done()
+    mark(20).end_run()
+    # Markers of another boot: every process of that boot is gone.
+    DurabilityMark(tmp_path, boot_id="old", pid=30).begin_run(relaxed=False)
+    assert mark(31).begin_run(relaxed=False).sweep is True
+
+
 def test_a_data_dir_from_before_marks_walks_once_if_relaxed(tmp_path: Path) -> None:
-    assert DurabilityMark(tmp_path / "a", boot_id="b").begin_run(relaxed=True) is True
-    assert DurabilityMark(tmp_path / "b", boot_id="b").begin_run(relaxed=False) is False
+    assert DurabilityMark(tmp_path / "a", boot_id="b").begin_run(relaxed=True).walk is True
+    assert DurabilityMark(tmp_path / "b", boot_id="b").begin_run(relaxed=False).walk is False
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / MARK).write_text("not json")  # unreadable: as if absent
-    assert DurabilityMark(tmp_path / "c", boot_id="b").begin_run(relaxed=True) is True
+    owed = DurabilityMark(tmp_path / "c", boot_id="b").begin_run(relaxed=True)
+    assert owed.walk is True and owed.sweep is True
+
+
+async def test_nothing_owed_means_nothing_done(tmp_path: Path) -> None:
+    c = open_local(tmp_path)
+    stopped: list[bool] = []
+    try:
+        old_file(tmp_path / "orphan")
+        idle = BackgroundRecovery(
+            c,
+            walk=False,
+            sweep=False,
+            clock=lambda: NOW,
+            on_clean_stop=lambda: stopped.append(True),
+        )
+        idle.start()
+        report = await idle.wait()
+        assert report.scanned == 0 and (tmp_path / "orphan").exists()
+        await idle.stop()
+        assert stopped == [True]
+    finally:
+        await c.close()
