@@ -6,14 +6,11 @@ Why it looks like this:
   commit, so a call costs tens of microseconds (see docs/persist.md for numbers), far
   less than a thread hop. Several processes may share the file (WAL + busy_timeout);
   their writes are as short, so waits stay short too.
-- WAL checkpoints run in a thread of their own (`sqlite_checkpoint`), not inside a commit
-  on the event loop: with a million records each one writes ~1,000 scattered pages and
-  fsyncs, which stalled the loop for up to 140 ms and doubled the cost of a create.
 - Durability: a committed transaction is in the WAL file (page cache) before the call
   returns, so it survives kill -9 of the process. `synchronous="FULL"` also survives
   power loss; with NORMAL the last transactions may roll back on an OS crash, which is
-  safe because bytes are made durable before the offset is recorded (the next writer
-  cuts the file back to the recorded offset).
+  safe because bytes are made durable before the offset is recorded (recovery cuts the
+  file back to the recorded offset).
 - Columns, not one JSON blob, for what is queried (state, expiry, completion); JSON only
   for the small tuples. `concat_parts` indexes finals by their partials, so
   `finals_waiting_on` does not scan; the expiry index holds only active, unfinished
@@ -33,7 +30,6 @@ from typing import Any, Literal
 
 from .model import UploadInfo, UploadState
 from .protocols import UploadExists, UploadNotFound
-from .sqlite_checkpoint import Checkpointer
 
 SCHEMA_VERSION = 2
 
@@ -143,11 +139,7 @@ class SqliteMetadataStore:
         *,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         busy_timeout_ms: int = 5000,
-        background_checkpoint: bool = True,
     ) -> None:
-        """`background_checkpoint=False` keeps SQLite's automatic checkpoint, which runs
-        inside the committing call (see sqlite_checkpoint: it stalls the event loop once
-        the store is large)."""
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
         self.path = Path(path)
@@ -158,10 +150,6 @@ class SqliteMetadataStore:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute(f"PRAGMA synchronous = {synchronous}")
         self._migrate()
-        self.checkpointer: Checkpointer | None = None
-        if background_checkpoint:
-            self._db.execute("PRAGMA wal_autocheckpoint = 0")
-            self.checkpointer = Checkpointer(self.path)
         self._cache: dict[str, UploadInfo] = {}
         self._version: object = None
 
@@ -319,8 +307,6 @@ class SqliteMetadataStore:
             await asyncio.sleep(0)
 
     async def close(self) -> None:
-        if self.checkpointer is not None:
-            self.checkpointer.close()
         self._db.close()
 
     def _transaction(self) -> _Transaction:

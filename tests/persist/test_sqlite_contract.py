@@ -184,28 +184,3 @@ async def test_cached_reads_never_miss_another_connections_commit(tmp_path: Path
     finally:
         await a.close()
         await b.close()
-
-
-async def test_checkpoints_run_beside_the_event_loop(tmp_path: Path) -> None:
-    """SQLite's automatic checkpoint ran inside a commit on the event loop: with a million
-    records it writes ~1,000 scattered pages and fsyncs (creates took 80-100 us instead of
-    35, single commits stalled the loop for up to 140 ms). It is off on the loop's
-    connection; a thread checkpoints instead, and keeps the WAL bounded."""
-    store = SqliteMetadataStore(tmp_path / "u.sqlite3")
-    try:
-        assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-        assert store.checkpointer is not None
-        store.checkpointer.interval, store.checkpointer.threshold = 0.01, 64 * 1024
-        for i in range(3000):
-            await store.create(record(metadata=(("filename", "x" * 200),)))
-            if i % 100 == 0:
-                await asyncio.sleep(0.02)  # a server's pace: the thread gets its turns
-        await asyncio.sleep(0.1)
-        assert store.checkpointer.checkpoints >= 3
-        assert (tmp_path / "u.sqlite3-wal").stat().st_size < 2 << 20  # ~3 MB unchecked
-    finally:
-        await store.close()
-    plain = SqliteMetadataStore(tmp_path / "p.sqlite3", background_checkpoint=False)
-    assert plain._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
-    assert plain.checkpointer is None
-    await plain.close()
