@@ -65,6 +65,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="with --preload: how long a start may take before the target is skipped",
     )  # fmt: skip
     p.add_argument(
+        "--crash", action="store_true",
+        help="with --preload: start the preloaded server as after a kill -9 (it owes the "
+        "background orphan sweep) instead of after a clean stop",
+    )  # fmt: skip
+    p.add_argument(
         "--recovery-timeout", type=float, default=600.0,
         help="with --preload: wait this long for the log line that background recovery "
         "finished (0: do not wait, for servers that recover before serving)",
@@ -176,8 +181,16 @@ def _preload(
     loaded = preload(data_dir, args.preload, state)
     print(f"preloaded in {loaded.seconds:.0f} s", flush=True)
     timeouts = {"ready_timeout": args.ready_timeout, "settle_timeout": args.recovery_timeout}
-    targets = scale.specs(args.ours_cmd, flags, state, loaded, data_dir, **timeouts)
-    return targets, scale.describe(state, loaded, flags), data_dir, state
+    targets = scale.specs(
+        args.ours_cmd, flags, state, loaded, data_dir, crash=args.crash, **timeouts
+    )
+    info = scale.describe(state, loaded, flags)
+    info["preloaded starts"] = (
+        "after a kill -9 (recovery owed)"
+        if args.crash
+        else ("after a clean stop (the first start of a new preload owes a sweep)")
+    )
+    return targets, info, data_dir, state
 
 
 def main(argv: list[str] | None = None) -> int:

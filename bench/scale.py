@@ -48,8 +48,10 @@ def specs(
     *,
     ready_timeout: float,
     settle_timeout: float,
+    crash: bool = False,
 ) -> list[TargetSpec]:
-    """The empty store and the preloaded one, both started the same way."""
+    """The empty store and the preloaded one, both started the same way; with `crash`,
+    every start of the preloaded one follows a (simulated) kill -9, so it owes recovery."""
     rest = strip_state_flags(flags)
     empty_state = state.with_suffix("empty")
     settle = RECOVERY_DONE if settle_timeout > 0 else ""
@@ -63,7 +65,19 @@ def specs(
                      f"tuskit, {preloaded.records:,} records")  # fmt: skip
     full = _with(full, data_dir=data_dir, probe_path=probe, settle_log=settle,
                  settle_timeout=settle_timeout, ready_timeout=ready_timeout)  # fmt: skip
+    if crash:
+        full = _with(full, reset=lambda: leave_crash_marker(data_dir))
     return [empty, full]
+
+
+def leave_crash_marker(data_dir: Path) -> None:
+    """What a server killed with -9 leaves behind: its run marker (persist/runmark.py), for
+    a process that no longer exists (a pid above Linux's largest)."""
+    from tuskit.persist.runmark import RUNS, current_boot
+
+    runs = data_dir / ".state" / RUNS
+    runs.mkdir(parents=True, exist_ok=True)
+    (runs / f"{current_boot() or 'unknown'}-{(1 << 22) + 1}").touch()
 
 
 def _with(spec: TargetSpec, **changes: object) -> TargetSpec:
