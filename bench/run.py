@@ -20,8 +20,10 @@ from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
-from bench import procstat, report
+from bench import procstat, report, scale
 from bench.client import build_loadgen
+from bench.preload import MARKER as PRELOAD_MARKER
+from bench.preload import StateArgs, clear_state, preload
 from bench.s3 import S3Bench
 from bench.scenarios import SMOKE, Scenario, ScenarioError, Sizes, build_scenarios
 from bench.targets import (
@@ -34,13 +36,14 @@ from bench.targets import (
 )
 
 DEFAULT_OUT = REPO / "bench" / "results"
+DEFAULT_TARGETS = "ours,sink,tus-node"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=3, help="rounds per scenario (default 3)")
     p.add_argument("--smoke", action="store_true", help="tiny sizes, one round: proves it runs")
-    p.add_argument("--targets", default="ours,sink,tus-node", help="comma list of targets")
+    p.add_argument("--targets", default=DEFAULT_TARGETS, help="comma list of targets")
     p.add_argument("--scenarios", default="", help="comma list (default: all)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report directory")
     p.add_argument("--python-client", action="store_true", help="do not use the C loadgen")
@@ -48,6 +51,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--ours-cmd", default=str(REPO / ".venv" / "bin" / "upload"), help="our server's binary"
     )
     p.add_argument("--ours-args", default="", help="extra flags for our server, e.g. '--store s3'")
+    p.add_argument(
+        "--preload", type=int, default=0, metavar="N",
+        help="compare our server with N records (written straight into its state store: "
+        "SQLite, or --state in --ours-args) against an empty one: start-up, head, small, sweep",
+    )  # fmt: skip
+    p.add_argument(
+        "--preload-dir", type=Path, default=None,
+        help="keep the preloaded data dir here and reuse it (default: removed after the run)",
+    )  # fmt: skip
+    p.add_argument(
+        "--ready-timeout", type=float, default=900.0,
+        help="with --preload: how long a start may take before the target is skipped",
+    )  # fmt: skip
+    p.add_argument(
+        "--crash", action="store_true",
+        help="with --preload: start the preloaded server as after a kill -9 (it owes the "
+        "background orphan sweep) instead of after a clean stop",
+    )  # fmt: skip
+    p.add_argument(
+        "--recovery-timeout", type=float, default=600.0,
+        help="with --preload: wait this long for the log line that background recovery "
+        "finished (0: do not wait, for servers that recover before serving)",
+    )  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -144,11 +170,45 @@ def _rounds(
                       f"{shown}", flush=True)  # fmt: skip
 
 
+def _preload(
+    args: argparse.Namespace, scratch: Path
+) -> tuple[list[TargetSpec], dict[str, str], Path, StateArgs]:
+    """Write (or reuse) the preloaded store; the two targets that compare it with none."""
+    flags = shlex.split(args.ours_args)
+    state = StateArgs.from_flags(flags)
+    data_dir = (args.preload_dir or scratch / f"preload-{args.preload}-{state.kind}").resolve()
+    print(f"preloading {args.preload:,} records into {state.describe()} ...", flush=True)
+    loaded = preload(data_dir, args.preload, state)
+    print(f"preloaded in {loaded.seconds:.0f} s", flush=True)
+    timeouts = {"ready_timeout": args.ready_timeout, "settle_timeout": args.recovery_timeout}
+    targets = scale.specs(
+        args.ours_cmd, flags, state, loaded, data_dir, crash=args.crash, **timeouts
+    )
+    info = scale.describe(state, loaded, flags)
+    info["preloaded starts"] = (
+        "after a kill -9 (recovery owed)"
+        if args.crash
+        else ("after a clean stop (the first start of a new preload owes a sweep)")
+    )
+    return targets, info, data_dir, state
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = SMOKE if args.smoke else Sizes()
     rounds = 1 if args.smoke else max(1, args.rounds)
-    scenarios = build_scenarios(sizes)
+    args.out = args.out.resolve()  # servers started with other working dirs get this path
+    scratch = args.out / "tmp"
+    preload_info: dict[str, str] = {}
+    if args.preload:
+        preloaded, preload_info, preload_dir, preload_state = _preload(args, scratch)
+        specs = {s.name: s for s in preloaded}
+        scenarios = scale.scenarios(sizes)
+        if args.targets in (DEFAULT_TARGETS, "ours"):  # the comparison needs both
+            args.targets = ",".join(specs)
+    else:
+        specs = {s.name: s for s in all_targets(args.ours_cmd, shlex.split(args.ours_args))}
+        scenarios = build_scenarios(sizes)
     if args.scenarios:
         wanted = args.scenarios.split(",")
         unknown = set(wanted) - {s.name for s in scenarios}
@@ -156,7 +216,6 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
         scenarios = [s for s in scenarios if s.name in wanted]
 
-    specs = {s.name: s for s in all_targets(args.ours_cmd, shlex.split(args.ours_args))}
     names = [t for t in args.targets.split(",") if t]
     unknown = set(names) - set(specs)
     if unknown:
@@ -175,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                    f"httptools {_version('httptools')}), one worker",
         "node": _node_info(),
         "sizes": ", ".join(f"{k}={v}" for k, v in asdict(sizes).items()),
+        **preload_info,
     })  # fmt: skip
 
     for name in names:
@@ -185,16 +245,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"SKIP {name}: {e}", flush=True)
     res.info["node"] = _node_info()
 
-    args.out = args.out.resolve()  # servers started with other working dirs get this path
-    scratch = args.out / "tmp"
     started = time.monotonic()
     s3 = _start_s3(args, scenarios, names, res, scratch, sizes)
     try:
-        _rounds(res, rounds, scenarios, names, specs, scratch, sizes, loadgen, s3)
+        if args.preload:
+            scale.run_rounds(res, rounds, scenarios, names, specs, scratch, sizes, loadgen)
+        else:
+            _rounds(res, rounds, scenarios, names, specs, scratch, sizes, loadgen, s3)
     finally:
         if s3 is not None:
             s3.stop()
     res.info["wall time"] = f"{time.monotonic() - started:.0f} s"
+    if args.preload and args.preload_dir is None:
+        clear_state(preload_state)
+        (preload_dir.parent / f"{preload_dir.name}.{PRELOAD_MARKER}").unlink(missing_ok=True)
+    if args.preload:
+        clear_state(preload_state.with_suffix("empty"))
     shutil.rmtree(scratch, ignore_errors=True)
 
     args.out.mkdir(parents=True, exist_ok=True)

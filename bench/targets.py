@@ -43,6 +43,13 @@ class TargetSpec:
     argv: Callable[[int, Path], list[str]]  # (port, data dir) -> command line
     prepare: Callable[[], None] = lambda: None  # raises TargetUnavailable
     env: dict[str, str] = field(default_factory=dict)
+    # --preload: a fixed, preloaded data dir (kept, never emptied) instead of a fresh one
+    data_dir: Path | None = None
+    ready_timeout: float = 20.0
+    reset: Callable[[], None] = lambda: None  # before every start (an empty store's state)
+    probe_path: str = ""  # HEAD once ready: the first request that reads upload state
+    settle_log: str = ""  # then wait for this line in the log (background recovery done)
+    settle_timeout: float = 0.0
 
 
 def free_port() -> int:
@@ -148,32 +155,74 @@ def _options(port: int, path: str) -> list[str] | None:
     return []
 
 
-class RunningTarget:
-    """One started server process; ``stop()`` ends it by PID and empties its large files."""
+def _head(port: int, path: str) -> int | None:
+    """The status of ``HEAD path`` (any answer counts), or None without one."""
+    try:
+        with socket.create_connection((HOST, port), timeout=5.0) as s:
+            s.sendall(
+                f"HEAD {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+                "Tus-Resumable: 1.0.0\r\nConnection: close\r\n\r\n".encode()
+            )
+            head = s.recv(65536)
+    except OSError:
+        return None
+    parts = head.split(b" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
 
-    def __init__(self, spec: TargetSpec, scratch: Path, ready_timeout: float = 20.0) -> None:
+
+class RunningTarget:
+    """One started server process; ``stop()`` ends it by PID and empties its large files.
+
+    Start-up is timed from the process start: ``ready_s`` to the first OPTIONS answer,
+    ``first_head_s`` to the first answered HEAD (with ``probe_path``), ``settled_s`` until
+    the log shows ``settle_log`` (background recovery finished)."""
+
+    def __init__(self, spec: TargetSpec, scratch: Path) -> None:
         self.spec = spec
         self.port = free_port()
         scratch.mkdir(parents=True, exist_ok=True)
-        self.data_dir = Path(tempfile.mkdtemp(prefix=f"{spec.name}-", dir=scratch))
-        self.log_path = self.data_dir.with_suffix(".log")
+        spec.reset()
+        if spec.data_dir is not None:
+            self.data_dir = spec.data_dir
+            self.log_path = scratch / f"{spec.name}-{self.port}.log"
+        else:
+            self.data_dir = Path(tempfile.mkdtemp(prefix=f"{spec.name}-", dir=scratch))
+            self.log_path = self.data_dir.with_suffix(".log")
         self._log = self.log_path.open("wb")
         env = {**os.environ, **spec.env}
+        self.started = time.monotonic()
         self.proc = subprocess.Popen(
             spec.argv(self.port, self.data_dir),
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env=env, cwd=REPO, start_new_session=True,
         )  # fmt: skip
         self.pid = self.proc.pid
-        deadline = time.monotonic() + ready_timeout
+        deadline = time.monotonic() + spec.ready_timeout
         while (extensions := _options(self.port, spec.create_path)) is None:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 why = "exited" if self.proc.poll() is not None else "did not answer OPTIONS"
                 tail = self.log_tail()
                 self.stop()
                 raise TargetUnavailable(f"{spec.label} {why} on port {self.port}: {tail}")
-            time.sleep(0.05)
+            time.sleep(0.01 if spec.probe_path else 0.05)
+        self.ready_s = time.monotonic() - self.started
         self.extensions = extensions
+        self.first_head_s: float | None = None
+        if spec.probe_path and _head(self.port, spec.probe_path) is not None:
+            self.first_head_s = time.monotonic() - self.started
+        self.settled_s: float | None = None
+        if spec.settle_log:
+            self.settled_s = self._wait_for_log(spec.settle_log, spec.settle_timeout)
+
+    def _wait_for_log(self, line: str, timeout: float) -> float | None:
+        """Seconds since the start until `line` shows in the log; None after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            self._log.flush()
+            if line in self.log_path.read_text(errors="replace"):
+                return time.monotonic() - self.started
+            time.sleep(0.05)
+        return None
 
     def log_tail(self, lines: int = 5) -> str:
         self._log.flush()
@@ -198,7 +247,8 @@ class RunningTarget:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self._log.close()
-        _free_space_keep_inodes(self.data_dir)
+        if self.spec.data_dir is None:
+            _free_space_keep_inodes(self.data_dir)
         self.log_path.unlink(missing_ok=True)
 
 

@@ -31,7 +31,7 @@ from .protocols import (
     UploadExists,
     UploadNotFound,
 )
-from .recovery import RecoveryReport, recover
+from .recovery import BackgroundRecovery, RecoveryReport, recover
 from .sqlite import SqliteMetadataStore
 
 STATE_FILE = Path(".state") / "uploads.sqlite3"
@@ -54,6 +54,7 @@ def open_local(
 
 
 __all__ = [
+    "BackgroundRecovery",
     "ByteStore",
     "ChunkWriter",
     "Concatenator",

@@ -22,7 +22,7 @@ import contextlib
 import errno
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 from .directio import (
@@ -40,7 +40,7 @@ from .fsync import PATCH, FsyncPolicy
 from .groupsync import GroupSyncer
 from .ids import check_id, is_safe_id
 from .model import UploadInfo
-from .protocols import StoreError, UploadExists, UploadNotFound
+from .protocols import BytesMissing, StoreError, UploadExists, UploadNotFound
 
 DEFAULT_BUFFER = 2 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
@@ -326,7 +326,8 @@ def _advance(chunks: list[bytes], n: int) -> list[bytes]:
 
 
 class FileByteStore:
-    """ByteStore + ContentReader + Terminator + Concatenator + Inventory on local files."""
+    """ByteStore + ContentReader + Terminator + Concatenator + Inventory + SizeProbe on
+    local files."""
 
     serves_unfinished = True  # a data file is readable while it grows
 
@@ -404,16 +405,18 @@ class FileByteStore:
             )  # read: a direct write re-reads its first block
         except FileNotFoundError:
             if offset != 0:
-                raise StoreError(f"data file {path.name} is missing at offset {offset}") from None
+                raise BytesMissing(
+                    f"data file {path.name} is missing at offset {offset}", durable=0
+                ) from None
             return None
         try:
             size = os.fstat(fd).st_size
             if size > offset:
                 os.ftruncate(fd, offset)
             elif size < offset:
-                raise StoreError(
-                    f"data file {path.name} holds {size} bytes but the record says {offset};"
-                    " run start-up recovery"
+                raise BytesMissing(
+                    f"data file {path.name} holds {size} bytes but the record says {offset}",
+                    durable=size,
                 )
         except BaseException:
             os.close(fd)
@@ -421,11 +424,13 @@ class FileByteStore:
         return fd
 
     async def durable_size(self, info: UploadInfo) -> int:
-        path = self.path(info.id)
-        try:
-            return (await asyncio.to_thread(os.stat, path)).st_size
-        except FileNotFoundError:
-            return 0
+        return (await self.durable_sizes([info]))[0]
+
+    # SizeProbe
+    async def durable_sizes(self, infos: Sequence[UploadInfo]) -> list[int]:
+        """Sizes of many data files in one worker-thread hop (0 for a missing file)."""
+        paths = [self.path(info.id) for info in infos]
+        return await asyncio.to_thread(_sizes, paths)
 
     async def ping(self) -> None:
         """The data dir exists and is writable (one syscall)."""
@@ -496,17 +501,49 @@ class FileByteStore:
             os.close(dst)
 
     # Inventory
-    async def stored_ids(self) -> list[tuple[str, float]]:
-        """(upload id, mtime) of every data file, for orphan removal."""
-        return await asyncio.to_thread(self._scan)
+    async def stored(self, batch: int) -> AsyncIterator[list[str]]:
+        """Data file names in batches, each read by a worker thread from one directory
+        stream: no stat per file (the directory entry's type says "regular file"), and
+        never more than one batch in memory, however many files there are."""
+        if batch <= 0:
+            raise ValueError("batch must be positive")
+        entries = await asyncio.to_thread(os.scandir, self.data_dir)
+        try:
+            while True:
+                names = await asyncio.to_thread(_next_names, entries, batch)
+                if names:
+                    yield names
+                if len(names) < batch:
+                    return
+        finally:
+            entries.close()
 
-    def _scan(self) -> list[tuple[str, float]]:
-        found: list[tuple[str, float]] = []
-        with os.scandir(self.data_dir) as entries:
-            for entry in entries:
-                if is_safe_id(entry.name) and entry.is_file(follow_symlinks=False):
-                    found.append((entry.name, entry.stat(follow_symlinks=False).st_mtime))
-        return found
+    async def last_modified(self, upload_id: str) -> float | None:
+        try:
+            return (await asyncio.to_thread(os.stat, self.path(upload_id))).st_mtime
+        except FileNotFoundError:
+            return None
+
+
+def _next_names(entries: Iterator[os.DirEntry[str]], batch: int) -> list[str]:
+    """Up to `batch` upload ids from a directory stream (dot-names and other kinds skipped)."""
+    names: list[str] = []
+    for entry in entries:
+        if is_safe_id(entry.name) and entry.is_file(follow_symlinks=False):
+            names.append(entry.name)
+            if len(names) >= batch:
+                break
+    return names
+
+
+def _sizes(paths: list[Path]) -> list[int]:
+    sizes: list[int] = []
+    for path in paths:
+        try:
+            sizes.append(os.stat(path).st_size)
+        except FileNotFoundError:
+            sizes.append(0)
+    return sizes
 
 
 def _copy_range(src: int, dst: int, size: int, dst_pos: int) -> None:

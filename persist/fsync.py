@@ -2,9 +2,10 @@
 
 `patch` (the default) fsyncs on every commit, so an acknowledged PATCH survives power
 loss. `never` leaves it to the kernel: a process crash loses nothing, an OS crash may
-lose recent bytes, which start-up recovery detects (it lowers the offset to what is on
-disk). `interval:5s` fsyncs an upload's file on commit at most once per interval: a
-middle ground for many small PATCHes.
+lose recent bytes; the next writer finds the file short and the offset is lowered to
+what is on disk, and after a reboot a background walk checks every record
+(persist/recovery.py). `interval:5s` fsyncs an upload's file on commit at most once per
+interval: a middle ground for many small PATCHes.
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ class FsyncPolicy:
         if self.mode is FsyncMode.NEVER:
             return False
         return last_sync is None or now - last_sync >= self.interval
+
+    @property
+    def relaxed(self) -> bool:
+        """True when a commit may be acknowledged before its bytes are on disk, so an OS
+        crash can leave a record promising more than its file holds."""
+        return self.mode is not FsyncMode.PATCH
 
     @property
     def ever(self) -> bool:

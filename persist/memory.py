@@ -7,7 +7,7 @@ shared mutable state.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from .model import UploadInfo, UploadState
 from .protocols import UploadExists, UploadNotFound
@@ -71,6 +71,9 @@ class MemoryMetadataStore:
             ),
             key=lambda i: i.id,
         )
+
+    async def states(self, ids: Sequence[str]) -> dict[str, UploadState]:
+        return {i: r.state for i in ids if (r := self._records.get(i)) is not None}
 
     async def all_active(self) -> AsyncIterator[UploadInfo]:
         for info in list(self._records.values()):

@@ -3,8 +3,9 @@
 - asyncpg pool: the fastest PostgreSQL driver for asyncio, with prepared statements
   cached per connection; every method is one statement (one round trip).
 - Columns for what is queried: `state`, `expires_at` (partial index over active,
-  unfinished-relevant rows), `updated_at` of tombstones (partial index), and `partials`
-  as `text[]` with a GIN index, so `finals_waiting_on` is `partials @> ARRAY[$1]`.
+  unfinished rows: a sweep reads only what is due), `updated_at` of tombstones (partial
+  index), and `partials` as `text[]` with a GIN index, so `finals_waiting_on` is
+  `partials @> ARRAY[$1]`.
   Metadata and storage pairs are `jsonb` arrays (order kept); floats are
   `double precision`, so times round-trip exactly.
 - The schema lives in a configurable PostgreSQL schema (default `public`) and is created
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -28,7 +29,7 @@ from .protocols import UploadExists, UploadNotFound
 if TYPE_CHECKING:
     from .postgres_lock import PostgresLocker
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _PAGE = 500
 _MIGRATE_LOCK = 0x7475_736B_6974  # "tuskit": serialises migrations across instances
 _IDENT = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -54,6 +55,15 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX uploads_tombstones ON {s}.uploads (updated_at) WHERE state <> 'active';
     CREATE INDEX uploads_partials ON {s}.uploads USING gin (partials)
         WHERE partials IS NOT NULL;
+    """,
+    # 2: the expiry index holds only unfinished uploads (ordered as `expired` reads
+    # them). Finished ones kept their expires_at, so `expired` walked every finished
+    # upload past its old expiry and filtered it out afterwards.
+    """
+    DROP INDEX {s}.uploads_expiry;
+    CREATE INDEX uploads_expiry_unfinished ON {s}.uploads (expires_at, id)
+        WHERE state = 'active' AND expires_at IS NOT NULL
+        AND (length IS NULL OR upload_offset < length);
     """,
 )
 
@@ -120,6 +130,11 @@ class PostgresMetadataStore:
             " expires_at = $10, storage = $11 WHERE id = $1"
         )
         self._table = t
+        # The WHERE repeats the partial index's terms, so the planner may use it.
+        self._expired = (
+            f"{self._select} WHERE state = 'active' AND expires_at IS NOT NULL"
+            f" AND {_UNFINISHED} AND expires_at < $1 ORDER BY expires_at, id LIMIT $2"
+        )
 
     @classmethod
     async def open(
@@ -164,12 +179,7 @@ class PostgresMetadataStore:
             raise UploadNotFound(upload_id)
 
     async def expired(self, now: float, limit: int) -> list[UploadInfo]:
-        rows = await self.pool.fetch(
-            f"{self._select} WHERE state = 'active' AND expires_at IS NOT NULL"
-            f" AND expires_at < $1 AND {_UNFINISHED} ORDER BY expires_at, id LIMIT $2",
-            float(now),
-            limit,
-        )
+        rows = await self.pool.fetch(self._expired, float(now), limit)
         return [_info(r) for r in rows]
 
     async def finals_waiting_on(self, partial_id: str) -> list[UploadInfo]:
@@ -179,6 +189,12 @@ class PostgresMetadataStore:
             partial_id,
         )
         return [_info(r) for r in rows]
+
+    async def states(self, ids: Sequence[str]) -> dict[str, UploadState]:
+        rows = await self.pool.fetch(
+            f"SELECT id, state FROM {self._table} WHERE id = ANY($1::text[])", list(ids)
+        )
+        return {r["id"]: UploadState(r["state"]) for r in rows}
 
     async def all_active(self) -> AsyncIterator[UploadInfo]:
         """Keyset pages of 500 by id, so no cursor or connection is held across yields."""

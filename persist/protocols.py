@@ -10,7 +10,7 @@ each protocol derives what it advertises from that.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from .model import UploadInfo, UploadState
@@ -30,6 +30,18 @@ class UploadExists(StoreError):
 
 class LockTimeout(StoreError):
     """The lock was not granted in time (the holder did not let go)."""
+
+
+class BytesMissing(StoreError):
+    """Storage holds fewer bytes than the record's offset (`durable` of them).
+
+    Only after an OS crash under a relaxed fsync policy (or bytes removed behind the
+    server's back): the engine lowers the offset to `durable` and the client resumes
+    from there, instead of a write failing on every attempt."""
+
+    def __init__(self, message: str, durable: int) -> None:
+        super().__init__(message)
+        self.durable = durable
 
 
 class ChunkWriter(Protocol):
@@ -116,11 +128,25 @@ class Concatenator(Protocol):
 
 @runtime_checkable
 class Inventory(Protocol):
-    """Capability: list what is stored, so start-up recovery can remove orphans."""
+    """Capability: list what is stored, so background recovery can remove orphans."""
 
-    async def stored_ids(self) -> list[tuple[str, float]]:
-        """(upload id, last-modified epoch seconds) of every stored object."""
+    def stored(self, batch: int) -> AsyncIterator[list[str]]:
+        """The ids of every stored object, at most `batch` at a time, listed off the event
+        loop: memory holds one batch however many objects there are (an async generator,
+        like `ContentReader.read`)."""
         ...
+
+    async def last_modified(self, upload_id: str) -> float | None:
+        """When the object last changed (epoch seconds), or None once it is gone."""
+        ...
+
+
+@runtime_checkable
+class SizeProbe(Protocol):
+    """Capability: many `durable_size`s in one go (one worker-thread hop per batch), for
+    a recovery walk over every record."""
+
+    async def durable_sizes(self, infos: Sequence[UploadInfo]) -> list[int]: ...
 
 
 class MetadataStore(Protocol):
@@ -167,6 +193,16 @@ class MetadataStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class StateLookup(Protocol):
+    """Capability of a metadata store: the states of many ids in one query, so the orphan
+    sweep asks once per batch of stored objects instead of once per object."""
+
+    async def states(self, ids: Sequence[str]) -> dict[str, UploadState]:
+        """State of each id that has a record (tombstones included); others are absent."""
+        ...
 
 
 class Release(enum.StrEnum):

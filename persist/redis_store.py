@@ -22,7 +22,7 @@ a second of offsets; recovery then lowers offsets only if the byte store lost by
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import redis.asyncio as aioredis
@@ -207,6 +207,16 @@ class RedisMetadataStore:
             if i.state is UploadState.ACTIVE and not i.is_complete
         ]
         return found
+
+    async def states(self, ids: Sequence[str]) -> dict[str, UploadState]:
+        """One pipelined HGET per id, one round trip for the batch."""
+        if not ids:
+            return {}
+        pipe = self.client.pipeline(transaction=False)
+        for upload_id in ids:
+            pipe.hget(self._key(upload_id), "state")
+        found: list[Any] = await pipe.execute()
+        return {i: UploadState(s) for i, s in zip(ids, found, strict=True) if s is not None}
 
     async def all_active(self) -> AsyncIterator[UploadInfo]:
         """SSCAN over the active set in pages; an id may repeat if Redis rehashes meanwhile."""

@@ -92,3 +92,20 @@ def test_smoke_s3(tmp_path: Path) -> None:
     assert ours["throughput_mib_s"] > 0 and boto3["throughput_mib_s"] > 0
     assert ours["ratio_vs_boto3"] > 0
     assert "| s3: throughput >= 0.8x boto3 multipart (same SeaweedFS) | " in report
+
+
+@pytest.mark.timeout(180)
+def test_smoke_preload(tmp_path: Path) -> None:
+    """--preload N: our server with N records written straight into SQLite against an
+    empty one; start-up, head, small and one sweep, with the goals of issue 15."""
+    report, results = _smoke(tmp_path, "ours", "--preload", "300")
+    assert not results["failures"], results["failures"]
+    for name in ("startup", "head", "small", "sweep"):
+        assert _scenarios_with_row(report, "ours-300").count(name) == 1, name
+        assert results["rounds"][name]["ours"], name
+    (startup,) = results["rounds"]["startup"]["ours-300"]
+    assert startup["startup_s"] > 0 and startup["first_head_s"] >= startup["startup_s"]
+    assert startup["recovery_s"] >= startup["first_head_s"]  # it logged "recovery: done"
+    assert "| start-up: first answer with ours-300 < 5 s | " in report
+    assert "300 records in SQLite" in results["info"]["preload"]
+    assert not (tmp_path / "tmp").exists()  # the preloaded data dir went with the run

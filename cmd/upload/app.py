@@ -1,8 +1,9 @@
 """Wiring: settings -> stores -> engine -> the mounted protocols, and the lifecycle.
 
-Start-up opens the stores, runs recovery, binds every mount to the engine and starts the
-expiry sweep; shutdown asks running bodies to stop and keep what arrived, so a SIGTERM
-never waits on a slow client for long. Adding a protocol is one line in `mounts`.
+Start-up opens the stores, binds every mount to the engine and starts the expiry sweep
+and recovery in the background (a restart with a million uploads serves at once);
+shutdown asks running bodies to stop and keep what arrived, so a SIGTERM never waits on
+a slow client for long. Adding a protocol is one line in `mounts`.
 """
 
 from __future__ import annotations
@@ -16,13 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
-from tuskit.persist.recovery import recover
-
 from . import health, httpproto, ietf, tus
 from .asgi import Mount, UploadApp
 from .engine import Engine, EngineOptions, Inflight
 from .settings import Settings
-from .stores import open_stores, runs_local_recovery
+from .stores import background_recovery, open_stores
 
 log = logging.getLogger("tuskit.upload")
 
@@ -73,8 +72,7 @@ def create_app(settings: Settings) -> UploadApp:
     @contextlib.asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[None]:
         stores = await open_stores(settings)
-        if runs_local_recovery(settings):
-            await recover(stores)
+        recovery = background_recovery(stores, settings)  # runs beside serving, not before
         engine = Engine(stores, engine_options(settings), inflight=inflight)
         app.bind(engine)
         # fsync and file creation run in threads. Enough of them let the kernel batch
@@ -84,12 +82,16 @@ def create_app(settings: Settings) -> UploadApp:
         )
         sweeper = engine.sweeper(settings.sweep_interval)
         sweeper.start()
+        if recovery is not None:
+            recovery.start()
         restore = _drain_on_signal(inflight)
         try:
             yield
         finally:
             restore()
             inflight.drain()
+            if recovery is not None:
+                await recovery.stop()
             await sweeper.stop()
             await stores.close()
 

@@ -17,6 +17,8 @@ from tuskit.persist import (
 )
 from tuskit.persist.composer import StoreComposer
 from tuskit.persist.protocols import ByteStore, Locker, MetadataStore
+from tuskit.persist.recovery import BackgroundRecovery
+from tuskit.persist.runmark import DurabilityMark
 
 from .settings import Settings
 
@@ -29,9 +31,30 @@ async def open_stores(settings: Settings) -> StoreComposer:
 
 
 def runs_local_recovery(settings: Settings) -> bool:
-    """Start-up recovery walks every upload: right for one data dir, not for a cluster
-    (there every writer reconciles the upload it opens)."""
+    """Recovery looks at the files of a data dir: none with S3 (there every writer
+    reconciles the upload it opens, and a bucket lifecycle rule takes orphans)."""
     return settings.store == "file"
+
+
+def background_recovery(stores: StoreComposer, settings: Settings) -> BackgroundRecovery | None:
+    """Recovery to run beside the serving server, only what earlier runs left owed (the
+    mark in `<data-dir>/.state` remembers): the orphan sweep after a run that did not stop
+    cleanly, a walk over every record after a reboot that followed a run with a relaxed
+    `--fsync`. One process per data dir does it at a time."""
+    if not runs_local_recovery(settings):
+        return None
+    state_dir = settings.data_dir / STATE_FILE.parent
+    mark = DurabilityMark(state_dir)
+    owed = mark.begin_run(relaxed=FsyncPolicy.parse(settings.fsync).relaxed)
+    return BackgroundRecovery(
+        stores,
+        walk=owed.walk,
+        sweep=owed.sweep,
+        lock_path=state_dir / "recovery.lock",
+        on_walked=mark.walk_done,
+        on_swept=mark.sweep_done,
+        on_clean_stop=mark.end_run,
+    )
 
 
 async def _open_bytes(settings: Settings) -> ByteStore:

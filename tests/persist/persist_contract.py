@@ -27,6 +27,7 @@ from tuskit.persist.protocols import (
     LockTimeout,
     MetadataStore,
     Release,
+    StateLookup,
     StoreError,
     Terminator,
     UploadExists,
@@ -171,6 +172,20 @@ class MetadataStoreContract:
         seen = {i.id async for i in metadata_store.all_active()}
         assert {i.id for i in infos[1:]} <= seen
         assert infos[0].id not in seen
+
+    async def test_states_of_many_ids_in_one_go(self, metadata_store: MetadataStore) -> None:
+        if not isinstance(metadata_store, StateLookup):
+            pytest.skip("store has no StateLookup")
+        infos = [record() for _ in range(1100)]  # more than one page of the SQL stores
+        for r in infos:
+            await metadata_store.create(r)
+        await metadata_store.mark(infos[7].id, UploadState.TERMINATED, 1.0)
+        ids = [i.id for i in infos] + ["never-created"]
+        got = await metadata_store.states(ids)
+        assert len(got) == 1100 and "never-created" not in got
+        assert got[infos[7].id] is UploadState.TERMINATED
+        assert {got[i.id] for i in infos[8:]} == {UploadState.ACTIVE}
+        assert await metadata_store.states([]) == {}
 
     async def test_purge_tombstones_forgets_only_old_tombstones(
         self, metadata_store: MetadataStore

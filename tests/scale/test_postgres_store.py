@@ -4,10 +4,12 @@ cross-instance release tests. Each test gets its own schema (dropped afterwards)
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -16,12 +18,28 @@ from tests.persist.persist_contract import LockerContract, MetadataStoreContract
 from tests.servers import skip_or_fail
 from tuskit.persist.model import UploadState
 from tuskit.persist.postgres_lock import PostgresLocker
-from tuskit.persist.postgres_store import SCHEMA_VERSION, PostgresMetadataStore, migrate
+from tuskit.persist.postgres_store import (
+    _COLUMNS,
+    _MIGRATIONS,
+    SCHEMA_VERSION,
+    PostgresMetadataStore,
+    _row,
+    migrate,
+)
 from tuskit.persist.protocols import LockTimeout
 
 pytestmark = [pytest.mark.anyio, pytest.mark.services]
 
 DSN = os.environ.get("TUSKIT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+_QS = ", ".join(f"${i}" for i in range(1, 12))
+
+
+def _rows_read(node: dict[str, Any]) -> int:
+    """Rows the scans of an EXPLAIN ANALYZE plan produced or threw away."""
+    own = 0
+    if "Scan" in node["Node Type"]:
+        own = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
+    return own + sum(_rows_read(child) for child in node.get("Plans", []))
 
 
 @pytest.fixture
@@ -81,7 +99,8 @@ class TestPostgresMetadataStore(MetadataStoreContract):
     async def test_concurrent_migrations_and_newer_schema(self, pg_schema: str) -> None:
         pools = [await asyncpg.create_pool(DSN, min_size=1, max_size=1) for _ in range(3)]
         found = await asyncio.gather(*(migrate(p, pg_schema) for p in pools))
-        assert sorted(found) == [0, 1, 1]  # exactly one instance created the tables
+        # exactly one instance created the tables
+        assert sorted(found) == [0, SCHEMA_VERSION, SCHEMA_VERSION]
         await pools[0].execute(f'UPDATE "{pg_schema}".tus_schema_version SET version = 99')
         with pytest.raises(RuntimeError, match="newer"):
             await migrate(pools[1], pg_schema)
@@ -94,13 +113,58 @@ class TestPostgresMetadataStore(MetadataStoreContract):
             await conn.execute("SET enable_seqscan = off")
             for sql in (
                 f"SELECT id FROM {t} WHERE partials IS NOT NULL AND partials @> ARRAY['x']",
-                f"SELECT id FROM {t} WHERE state = 'active' AND expires_at IS NOT NULL"
-                " AND expires_at < 1 ORDER BY expires_at",
+                metadata_store._expired.replace("$1", "1").replace("$2", "10"),
                 f"SELECT id FROM {t} WHERE state <> 'active' AND updated_at < 1",
             ):
                 plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql))
                 assert "Index" in plan or "Bitmap" in plan, plan
             await conn.execute("RESET enable_seqscan")
+
+    async def test_expired_reads_only_unfinished_rows(
+        self, metadata_store: PostgresMetadataStore
+    ) -> None:
+        """Finished uploads past their old expiry (kept by the engine until issue 15) must
+        cost a sweep nothing: the plan reads the due rows and no finished one (the old
+        index handed every finished row to a filter that threw it away)."""
+        for _ in range(3):
+            await metadata_store.create(record(expires_at=50.0))
+        finished = [record(offset=100, expires_at=50.0) for _ in range(2000)]
+        async with metadata_store.pool.acquire() as conn:
+            await conn.executemany(metadata_store._insert, [_row(r) for r in finished])
+            await conn.execute(f"ANALYZE {metadata_store._table}")
+            sql = metadata_store._expired.replace("$1", "100.0").replace("$2", "100")
+            plan = json.loads(await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql))
+        read = _rows_read(plan[0]["Plan"])
+        assert read <= 10, (read, plan)
+        assert len(await metadata_store.expired(100.0, 100)) == 3
+
+    async def test_migrates_a_version_1_schema(self, pg_schema: str) -> None:
+        s = f'"{pg_schema}"'
+        conn = await asyncpg.connect(DSN)
+        try:
+            await conn.execute(f"CREATE SCHEMA {s}")
+            await conn.execute(_MIGRATIONS[0].format(s=s))
+            await conn.execute(f"CREATE TABLE {s}.tus_schema_version (version integer NOT NULL)")
+            await conn.execute(f"INSERT INTO {s}.tus_schema_version VALUES (1)")
+            finished, due = record(offset=100, expires_at=50.0), record(expires_at=50.0)
+            insert = f"INSERT INTO {s}.uploads ({_COLUMNS}) VALUES ({_QS})"
+            await conn.executemany(insert, [_row(finished), _row(due)])
+        finally:
+            await conn.close()
+        store = await PostgresMetadataStore.open(DSN, pg_schema)
+        try:
+            assert await store.schema_version() == SCHEMA_VERSION == 2
+            names = {
+                r["indexname"]
+                for r in await store.pool.fetch(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = $1", pg_schema
+                )
+            }
+            assert "uploads_expiry_unfinished" in names and "uploads_expiry" not in names
+            assert [i.id for i in await store.expired(100.0, 10)] == [due.id]
+            assert await store.get(finished.id) == finished
+        finally:
+            await store.close()
 
     async def test_unsafe_schema_names_are_refused(self) -> None:
         with pytest.raises(ValueError):

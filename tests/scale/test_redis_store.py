@@ -91,6 +91,18 @@ class TestRedisMetadataStore(MetadataStoreContract):
         assert await metadata_store.purge_tombstones(100.0) == 1
         assert [k async for k in r.scan_iter(match=f"{redis_prefix}*")] == []
 
+    async def test_finished_uploads_never_enter_the_expiry_index(
+        self, metadata_store: RedisMetadataStore, redis_prefix: str
+    ) -> None:
+        """Whatever expiry a finished record still carries (the engine kept it until issue
+        15), `expired` reads only the sorted set of unfinished uploads."""
+        for _ in range(3):
+            await metadata_store.create(record(expires_at=50.0))
+        for _ in range(200):
+            await metadata_store.create(record(offset=100, expires_at=50.0))
+        assert await metadata_store.client.zcard(f"{redis_prefix}expiry") == 3
+        assert len(await metadata_store.expired(100.0, 100)) == 3
+
     async def test_all_active_pages_through_many(self, metadata_store: RedisMetadataStore) -> None:
         infos = [record() for _ in range(1200)]
         for r in infos:

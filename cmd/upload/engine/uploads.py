@@ -20,7 +20,14 @@ from functools import partial
 from tuskit.persist.composer import StoreComposer
 from tuskit.persist.ids import new_id
 from tuskit.persist.model import UploadInfo, UploadState
-from tuskit.persist.protocols import Checkpointing, HeldLock, LockProbe, LockTimeout, Release
+from tuskit.persist.protocols import (
+    BytesMissing,
+    Checkpointing,
+    HeldLock,
+    LockProbe,
+    LockTimeout,
+    Release,
+)
 
 from .appender import Appended, Ending, append_body
 from .checkpoints import Checkpoints, Progress
@@ -46,6 +53,7 @@ from .expiry import Sweeper
 from .inflight import Inflight
 from .interrupt import Interrupt
 from .options import EngineOptions
+from .reconcile import lower_to_stored
 
 log = logging.getLogger("tuskit.upload")
 
@@ -438,9 +446,16 @@ class Engine:
             if announce is not None:
                 await announce(info)
             recorded = _Recorded(info)
-            info, appended = await self._append(
-                info, body, interrupt, verify, lock, recorded, progress
-            )
+            try:
+                info, appended = await self._append(
+                    info, body, interrupt, verify, lock, recorded, progress
+                )
+            except BytesMissing as missing:  # an OS crash took bytes: resume from what's left
+                fence(lock)
+                now = self.clock()
+                raise await lower_to_stored(
+                    self.stores, info, missing, now, self._next_expiry(now)
+                ) from missing
             if appended.offset < 0:
                 info = recorded.info  # dropped what came after the last checkpoint
             elif info.offset != recorded.info.offset:
@@ -528,9 +543,8 @@ class Engine:
     def _moved(self, info: UploadInfo, offset: int) -> UploadInfo:
         now = self.clock()
         info = info.replace(offset=offset, updated_at=now)
-        if not info.is_complete:
-            info = info.replace(expires_at=self._next_expiry(now))
-        return info
+        # A finished upload never expires; keeping its old expiry made sweeps walk it.
+        return info.replace(expires_at=None if info.is_complete else self._next_expiry(now))
 
     async def _checkpoint(
         self,
