@@ -15,6 +15,9 @@ from typing import NoReturn
 import uvicorn
 from pydantic import ValidationError
 
+from . import preflight
+from .observe.logformat import uvicorn_log_config
+from .observe.redact import redact_url
 from .settings import ENV_PREFIX, Settings
 
 PROTOCOL = "tuskit.upload.httpproto:UploadHttpProtocol"
@@ -80,8 +83,15 @@ def _one_line(exc: ValidationError, given: dict[str, object]) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     settings = settings_from_args(argv)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    problems = preflight.check(settings)
+    if problems:
+        print(f"upload: error: {'; '.join(problems)}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    preflight.metrics_dir(settings)
     os.environ.update(settings.to_env())
     state = settings.state or f"sqlite:///{settings.data_dir / '.state' / 'uploads.sqlite3'}"
+    if not state.startswith("sqlite"):
+        state = redact_url(state)  # no password in a log line
     where = settings.data_dir if settings.store == "file" else f"s3 {settings.s3_bucket}"
     print(
         f"upload: tus 1.0.0 on http://{settings.host}:{settings.port}{settings.location_base}"
@@ -107,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         server_header=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout) or 1,
         log_level="info",
+        log_config=uvicorn_log_config(settings.log_format),
     )
 
 

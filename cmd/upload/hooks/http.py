@@ -1,0 +1,111 @@
+"""Hooks over HTTP, as tusd sends them: a JSON POST per event, a JSON answer.
+
+A blocking hook is retried on network errors and 5xx with a doubling backoff, and every
+attempt is bounded by the timeout and the response size limit, so a slow or broken
+receiver costs a client a clear 503, never a hang. httpx is imported only here, so a
+server without HTTP hooks does not load it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+
+import httpx
+
+from ..engine import RequestContext
+from ..observe.redact import redact_url
+from .payload import JSON
+from .response import HookFailed, HookResponse, parse_response
+
+
+class HttpHook:
+    name = "http"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 5.0,
+        retries: int = 2,
+        backoff: float = 0.2,
+        max_response: int = 64 * 1024,
+        forward_headers: Sequence[str] = (),
+    ) -> None:
+        self.url = url
+        self.where = redact_url(url)
+        self.retries = retries
+        self.backoff = backoff
+        self.max_response = max_response
+        self.forward = tuple(h.lower() for h in forward_headers)
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False
+        )
+
+    def handles(self, hook: str) -> bool:
+        return True
+
+    async def call(
+        self, hook: str, body: JSON, request: RequestContext | None, *, retry: bool = True
+    ) -> HookResponse:
+        headers = {"Content-Type": "application/json", "Hook-Name": hook}
+        if event_id := body.get("EventID"):
+            headers["Idempotency-Key"] = str(event_id)
+        if request is not None:
+            for name in self.forward:
+                value = request.header(name)
+                if value is not None:
+                    headers[name] = value
+        content = json.dumps(body, separators=(",", ":")).encode()
+        attempts = 1 + (self.retries if retry else 0)
+        delay = self.backoff
+        for attempt in range(attempts):
+            try:
+                return await self._post(content, headers)
+            except _Retryable as exc:
+                if attempt + 1 >= attempts:
+                    raise HookFailed(f"{hook} hook at {self.where}: {exc}") from None
+            await asyncio.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    async def _post(self, content: bytes, headers: dict[str, str]) -> HookResponse:
+        try:
+            async with self._client.stream("POST", self.url, content=content, headers=headers) as r:
+                data = await self._read(r)
+        except httpx.TimeoutException:
+            raise _Retryable("timed out") from None
+        except httpx.TransportError as exc:
+            raise _Retryable(
+                f"{type(exc).__name__}: {str(exc).replace(self.url, self.where)}"
+            ) from None
+        if r.status_code >= 500:
+            raise _Retryable(f"answered {r.status_code}")
+        if not 200 <= r.status_code < 300:
+            raise HookFailed(f"hook at {self.where} answered {r.status_code}")
+        if not data.strip():
+            return parse_response(None)
+        try:
+            return parse_response(json.loads(data))
+        except ValueError as exc:
+            raise HookFailed(f"hook at {self.where} answered invalid JSON: {exc}") from None
+
+    async def _read(self, response: httpx.Response) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_response:
+                raise HookFailed(
+                    f"hook at {self.where} answered more than {self.max_response} bytes"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+class _Retryable(Exception):
+    """A network error, a timeout or a 5xx: worth another attempt."""
