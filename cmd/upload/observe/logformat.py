@@ -20,7 +20,7 @@ DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
 class TextFormatter(logging.Formatter):
     """`2026-01-02T03:04:05.678Z INFO logger: message`, UTC like the request lines."""
 
-    converter = time.gmtime
+    converter = staticmethod(time.gmtime)
 
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT, DATE_FORMAT)
@@ -31,9 +31,9 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),

@@ -26,7 +26,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
-disable_created_metrics()  # no `*_created` series: they double a scrape for nothing
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `*_created` series: they double a scrape for nothing
 
 LATENCY_BUCKETS = (
     0.0005,
