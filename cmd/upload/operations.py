@@ -9,17 +9,15 @@ mount). Everything here reaches the engine through its event seam only.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp
 
 from tuskit.persist.model import UploadInfo, UploadState
 
 from .asgi import Mount
-from .auth.owner import OwnerGate
-from .auth.tokens import TokenVerifier, load_jwks
 from .engine import Engine
 from .hooks.recorder import Collect
-from .hooks.setup import Hooks, start_hooks
 from .observe import endpoint
 from .observe.events import UploadCounter
 from .observe.instrument import instrument_stores
@@ -27,6 +25,9 @@ from .observe.metrics import Metrics
 from .observe.middleware import Observe
 from .observe.requestlog import RequestLog
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .hooks.setup import Hooks
 
 log = logging.getLogger("tuskit.upload")
 
@@ -45,7 +46,7 @@ class Operations:
         self.settings = settings
         self.metrics = Metrics() if settings.metrics else None
         self.request_log = RequestLog(settings.log_format) if settings.log_requests else None
-        self.hooks: Hooks | None = None
+        self.hooks: Hooks | None = None  # set by start() when hooks or brokers are configured
         self._engine: Engine | None = None
 
     def mounts(self) -> list[Mount]:
@@ -64,6 +65,10 @@ class Operations:
             )  # fmt: skip
             engine.events.subscribe(UploadCounter(metrics))
         if settings.auth_jwt_secret or settings.auth_jwt_jwks:
+            # Imported only when used: PyJWT loads cryptography (resident memory per worker).
+            from .auth.owner import OwnerGate
+            from .auth.tokens import TokenVerifier, load_jwks
+
             verifier = TokenVerifier(
                 secret=settings.auth_jwt_secret,
                 jwks=load_jwks(settings.auth_jwt_jwks) if settings.auth_jwt_jwks else None,
@@ -78,6 +83,8 @@ class Operations:
                     metadata_key=settings.auth_jwt_owner_key,
                 )
             )
+        from .hooks.setup import start_hooks
+
         self.hooks = await start_hooks(
             settings,
             engine,

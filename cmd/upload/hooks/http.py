@@ -16,7 +16,7 @@ import httpx
 
 from ..engine import RequestContext
 from ..observe.redact import redact_url
-from .payload import JSON
+from .payload import JSON, canonical
 from .response import HookFailed, HookResponse, parse_response
 
 
@@ -56,7 +56,7 @@ class HttpHook:
             for name in self.forward:
                 value = request.header(name)
                 if value is not None:
-                    headers[name] = value
+                    headers[canonical(name)] = value
         content = json.dumps(body, separators=(",", ":")).encode()
         attempts = 1 + (self.retries if retry else 0)
         delay = self.backoff

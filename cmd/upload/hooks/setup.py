@@ -11,7 +11,6 @@ from tuskit.persist.model import UploadInfo
 from ..engine import Engine
 from ..settings import Settings
 from .gate import BLOCKING, HookGate, Tally
-from .http import HttpHook
 from .outboxes import open_outbox
 from .python import PythonHook
 from .recorder import POST_HOOKS, Recorder
@@ -29,6 +28,8 @@ def transports(settings: Settings) -> list[HookTransport]:
     if settings.hooks_python:
         found.append(PythonHook.load(settings.hooks_python, timeout=settings.hooks_http_timeout))
     if settings.hooks_http:
+        from .http import HttpHook  # httpx only for servers with HTTP hooks
+
         found.append(
             HttpHook(
                 settings.hooks_http,
