@@ -5,7 +5,6 @@ fast and leaves nothing behind."""
 from __future__ import annotations
 
 import base64
-import json
 import re
 import time
 from typing import Any
@@ -13,13 +12,15 @@ from typing import Any
 import httpx
 import pytest
 
+from tuskit.upload.settings import HOOK_EVENTS
+
 from .conftest import MakeServer
 from .helpers import TUS, create, patch, recorded_uploads, upload
 from .receiver import Receiver
 
 pytestmark = [pytest.mark.timeout(120)]
 
-ALL_EVENTS = "pre-create,post-create,post-receive,pre-finish,post-finish,pre-terminate,post-terminate,pre-access"
+ALL_EVENTS = ",".join(HOOK_EVENTS)
 
 
 def test_each_event_once_with_tusd_payload(make_server: MakeServer, receiver: Receiver) -> None:
@@ -67,7 +68,7 @@ def test_each_event_once_with_tusd_payload(make_server: MakeServer, receiver: Re
     assert "Authorization" not in request["Header"], "stored events keep no credentials"
     assert finish["Event"]["Protocol"] == "tus"
 
-    pre_create = [h for h in receiver.hits if h.body["Type"] == "pre-create"][0]
+    pre_create = next(h for h in receiver.hits if h.body["Type"] == "pre-create")
     assert pre_create.body["Event"]["HTTPRequest"]["Header"]["Authorization"] == [
         auth["Authorization"]
     ]
@@ -192,4 +193,3 @@ def test_failing_blocking_hook_answers_503_fast_and_creates_nothing(
     receiver.answer = lambda body: (200, {"RejectUpload": "yes"})  # malformed
     assert create(server.url, 5).status_code == 503
     assert recorded_uploads(server.data_dir) == 0
-    json.dumps(receiver.types())
