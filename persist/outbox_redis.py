@@ -1,8 +1,9 @@
 """The event outbox in Redis, next to the upload state (same prefix).
 
 Layout under `prefix`: `<prefix>ob:seq` (a counter), `<prefix>ob:q` (a sorted set of
-entry numbers scored by number: the order events were added) and `<prefix>ob:e:<n>` (a
-hash per entry: id, sink, upload, payload, attempts, due, lease). `claim` is one script,
+entry numbers scored by number: the order events were added), `<prefix>ob:e:<n>` (a
+hash per entry: id, sink, upload, payload, attempts, due, lease) and `<prefix>ob:known`
+(the `id/sink` pairs waiting, so adding an event twice stores it once). `claim` is one script,
 so two instances never claim the same entry; like the state store's purge it builds keys
 inside the script (Redis Cluster would need a hash-tagged prefix). Durability is the
 Redis server's (AOF `everysec` may lose the last second of events on a Redis crash).
@@ -17,13 +18,15 @@ import redis.asyncio as aioredis
 
 from .protocols import OutboxEntry
 
-# KEYS: seq counter, queue. ARGV: entry key prefix, now, then 5 fields per entry.
+# KEYS: seq counter, queue, known. ARGV: entry key prefix, now, then 5 fields per entry.
 _ADD = """
 for i = 3, #ARGV, 5 do
+  if redis.call('SADD', KEYS[3], ARGV[i] .. '/' .. ARGV[i + 1]) == 1 then
   local n = redis.call('INCR', KEYS[1])
   redis.call('HSET', ARGV[1] .. n, 'id', ARGV[i], 'sink', ARGV[i + 1], 'upload', ARGV[i + 2],
              'payload', ARGV[i + 3], 'attempts', ARGV[i + 4], 'due', ARGV[2], 'lease', 0)
   redis.call('ZADD', KEYS[2], n, n)
+  end
 end
 return 1
 """
@@ -66,6 +69,7 @@ class RedisOutbox:
         self._seq = f"{prefix}ob:seq"
         self._queue = f"{prefix}ob:q"
         self._entry = f"{prefix}ob:e:"
+        self._known = f"{prefix}ob:known"
         self._window = window
         self._add = client.register_script(_ADD)
         self._claim = client.register_script(_CLAIM)
@@ -78,7 +82,7 @@ class RedisOutbox:
         args: list[Any] = [self._entry, repr(now)]
         for e in entries:
             args += [e.id, e.sink, e.upload_id, e.payload, e.attempts]
-        await self._add(keys=[self._seq, self._queue], args=args)
+        await self._add(keys=[self._seq, self._queue, self._known], args=args)
 
     async def claim(
         self, sinks: Sequence[str], now: float, limit: int, lease: float
@@ -107,6 +111,7 @@ class RedisOutbox:
         for e in entries:
             pipe.delete(self._entry + e.ref)
             pipe.zrem(self._queue, e.ref)
+            pipe.srem(self._known, f"{e.id}/{e.sink}")
         await pipe.execute()
 
     async def retry(self, entry: OutboxEntry, due: float) -> None:

@@ -46,3 +46,8 @@ def receiver() -> Iterator[Receiver]:
         yield r
     finally:
         r.stop()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
