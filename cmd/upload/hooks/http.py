@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -33,14 +34,14 @@ class HttpHook:
         max_response: int = 64 * 1024,
         forward_headers: Sequence[str] = (),
     ) -> None:
-        self.url = url
+        self.url, auth = _without_credentials(url)
         self.where = redact_url(url)
         self.retries = retries
         self.backoff = backoff
         self.max_response = max_response
         self.forward = tuple(h.lower() for h in forward_headers)
         self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False
+            timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False, auth=auth
         )
 
     def handles(self, hook: str) -> bool:
@@ -105,6 +106,17 @@ class HttpHook:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def _without_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """The URL without user info, and that user info as basic auth (so it never appears
+    in a URL that a library might log)."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, None
+    netloc = parts.netloc.rpartition("@")[2]
+    bare = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return bare, (unquote(parts.username), unquote(parts.password or ""))
 
 
 class _Retryable(Exception):

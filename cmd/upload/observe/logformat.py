@@ -15,6 +15,7 @@ from typing import Any
 
 TEXT_FORMAT = "%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
+QUIET_LOGGERS = ("httpx", "httpcore", "aio_pika", "aiormq", "nats")
 
 
 class TextFormatter(logging.Formatter):
@@ -54,6 +55,8 @@ def configure_logging(kind: str, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for chatty in QUIET_LOGGERS:  # httpx logs each hook request's URL at INFO
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def uvicorn_log_config(kind: str) -> dict[str, Any]:
