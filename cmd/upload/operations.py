@@ -16,7 +16,7 @@ from starlette.types import ASGIApp
 from tuskit.persist.model import UploadInfo, UploadState
 
 from .asgi import Mount
-from .engine import Engine
+from .engine import Engine, EventType
 from .hooks.recorder import Collect
 from .observe import endpoint
 from .observe.events import UploadCounter
@@ -117,6 +117,7 @@ class Operations:
         await engine.stores.metadata.mark(info.id, UploadState.TERMINATED, engine.clock())
         if engine.stores.terminator is not None:
             await engine.stores.terminator.delete(info)
+        engine.events.emit(EventType.TERMINATED, info, engine.clock())
         log.info("upload %s removed after its pre-finish hook rejected it", info.id)
 
     async def stop(self) -> None:

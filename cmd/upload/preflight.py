@@ -5,6 +5,7 @@ worker's start-up). Messages name servers without credentials."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -63,7 +64,13 @@ async def problems(settings: Settings) -> list[str]:
 
 
 def check(settings: Settings) -> list[str]:
-    return asyncio.run(problems(settings))
+    """`problems`, with client libraries' own log output off (their connection errors
+    are in the one line this returns)."""
+    logging.disable(logging.CRITICAL)
+    try:
+        return asyncio.run(problems(settings))
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def metrics_dir(settings: Settings) -> None:

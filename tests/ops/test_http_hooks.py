@@ -193,3 +193,44 @@ def test_failing_blocking_hook_answers_503_fast_and_creates_nothing(
     receiver.answer = lambda body: (200, {"RejectUpload": "yes"})  # malformed
     assert create(server.url, 5).status_code == 503
     assert recorded_uploads(server.data_dir) == 0
+
+
+def _reject_finish(body: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+    if body["Type"] == "pre-finish":
+        return 200, {
+            "RejectUpload": True,
+            "HTTPResponse": {"StatusCode": 422, "Body": '{"error":"virus found"}'},
+        }
+    return 200, {}
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_pre_finish_rejection_keeps_or_removes(
+    make_server: MakeServer, receiver: Receiver, keep: bool
+) -> None:
+    receiver.answer = _reject_finish
+    server = make_server(
+        "--hooks-http", receiver.url,
+        "--hooks-enabled-events", "pre-finish,post-finish,post-terminate",
+        "--hooks-pre-finish-rejected", "keep" if keep else "remove",
+    )  # fmt: skip
+    url = create(server.url, 4).headers["Location"]
+    finished = patch(url, 0, b"evil")
+    assert finished.status_code == 422 and finished.json() == {"error": "virus found"}
+    head = httpx.head(url, headers=TUS)
+    if keep:
+        assert head.status_code == 200 and head.headers["Upload-Offset"] == "4"
+        assert httpx.get(url).content == b"evil"  # kept for inspection
+    else:
+        assert head.status_code == 410
+        receiver.wait_for("post-terminate")
+    time.sleep(0.3)
+    assert receiver.of_type("post-finish") == []
+
+
+def test_oversized_hook_answer_is_a_failure(make_server: MakeServer, receiver: Receiver) -> None:
+    receiver.answer = lambda body: (200, {"HTTPResponse": {"Body": "x" * 5000}})
+    server = make_server("--hooks-http", receiver.url, "--hooks-http-max-response", "4KiB")
+    response = create(server.url, 1)
+    assert response.status_code == 503
+    assert "more than 4096 bytes" in server.log()

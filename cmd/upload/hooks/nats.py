@@ -7,6 +7,7 @@ acknowledged it (stored in the stream). The stream is created if it does not exi
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import nats
@@ -34,9 +35,14 @@ class NatsSink:
         """Connect and make sure the stream exists; ConnectionError if NATS cannot be
         reached (the message names the server without credentials)."""
         try:
-            client = await nats.connect(
-                url, connect_timeout=timeout, max_reconnect_attempts=-1, allow_reconnect=True
-            )
+            # Reconnects forever once connected; the first connection is bounded here
+            # (nats-py would otherwise retry it forever too).
+            async with asyncio.timeout(timeout):
+                client = await nats.connect(
+                    url, connect_timeout=timeout, max_reconnect_attempts=-1, allow_reconnect=True
+                )
+        except TimeoutError:
+            raise ConnectionError(f"cannot reach NATS at {redact_url(url)}: timed out") from None
         except Exception as exc:
             raise ConnectionError(f"cannot reach NATS at {redact_url(url)}: {exc!r}") from None
         try:
