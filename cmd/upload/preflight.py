@@ -5,6 +5,7 @@ worker's start-up). Messages name servers without credentials."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import os
 import shutil
@@ -34,7 +35,9 @@ async def _reach(url: str) -> str | None:
 
 async def problems(settings: Settings) -> list[str]:
     """What stops this configuration from serving, one line each."""
-    found: list[str] = []
+    found = _missing_extras(settings)
+    if found:
+        return found
     if settings.hooks_python:
         from .hooks.python import load_object
 
@@ -61,6 +64,23 @@ async def problems(settings: Settings) -> list[str]:
             flag = "--events-nats" if "NATS" in str(exc) else "--events-amqp"
             found.append(f"{flag}: {exc}")
     return found
+
+
+def _missing_extras(settings: Settings) -> list[str]:
+    """Features whose client library is not installed (the `ops` extra)."""
+    wanted = {
+        "--auth-jwt-secret/--auth-jwt-jwks": (
+            "jwt",
+            bool(settings.auth_jwt_secret or settings.auth_jwt_jwks),
+        ),
+        "--events-nats": ("nats", bool(settings.events_nats)),
+        "--events-amqp": ("aio_pika", bool(settings.events_amqp)),
+    }
+    return [
+        f"{flag}: needs the `ops` extra (pip install 'tuskit[ops]')"
+        for flag, (module, used) in wanted.items()
+        if used and importlib.util.find_spec(module) is None
+    ]
 
 
 def check(settings: Settings) -> list[str]:
