@@ -23,7 +23,9 @@ from .observe.events import UploadCounter
 from .observe.instrument import instrument_stores
 from .observe.metrics import Metrics
 from .observe.middleware import Observe
+from .observe.record import Batch, Consumer
 from .observe.requestlog import RequestLog
+from .observe.requeststats import FastRequestMetrics
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -45,7 +47,16 @@ class Operations:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.metrics = Metrics() if settings.metrics else None
-        self.request_log = RequestLog(settings.log_format) if settings.log_requests else None
+        consumers: list[Consumer] = []
+        if self.metrics is not None and not self.metrics.request_metrics.immediate:
+            consumers.append(self.metrics.request_metrics)
+        if settings.log_requests:
+            consumers.append(RequestLog(settings.log_format, behind_proxy=settings.behind_proxy))
+        self.batch = Batch(consumers) if consumers else None
+        if self.metrics is not None and isinstance(
+            self.metrics.request_metrics, FastRequestMetrics
+        ):
+            self.metrics.request_metrics.pending = self.batch  # a scrape counts it first
         self.hooks: Hooks | None = None  # set by start() when hooks or brokers are configured
         self._engine: Engine | None = None
 
@@ -101,11 +112,11 @@ class Operations:
         hooks = self.hooks
         if hooks is not None and hooks.recorder is not None:
             stack = Collect(stack, hooks.recorder)
-        if self.metrics is not None or self.request_log is not None:
+        if self.metrics is not None or self.batch is not None:
             stack = Observe(
                 stack, mount.name, mount.path,
-                metrics=self.metrics, log=self.request_log,
-                behind_proxy=self.settings.behind_proxy,
+                metrics=self.metrics.request_metrics if self.metrics else None,
+                batch=self.batch,
             )  # fmt: skip
         return stack
 
@@ -124,8 +135,8 @@ class Operations:
         if self.hooks is not None:
             await self.hooks.stop()
             self.hooks = None
-        if self.request_log is not None:
-            self.request_log.flush()
+        if self.batch is not None:
+            self.batch.flush()
         if self.metrics is not None:
             self.metrics.close()
 

@@ -51,6 +51,7 @@ def test_json_lines_one_per_request_and_no_secrets(
         == 401
     )
     receiver.wait_for("post-finish")
+    assert all(h.headers["Authorization"].startswith("Basic ") for h in receiver.hits)
     assert server.stop() == 0
     text = server.log()
     secrets = (token, SECRET, S3_ACCESS, S3_SECRET, "hookpass-must-not-leak")

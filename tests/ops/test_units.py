@@ -14,7 +14,7 @@ from tuskit.upload.engine import RequestContext
 from tuskit.upload.hooks.payload import canonical, hook_request
 from tuskit.upload.hooks.relay import Relay
 from tuskit.upload.hooks.response import HookFailed, parse_response
-from tuskit.upload.observe.middleware import forwarded_for
+from tuskit.upload.observe.address import forwarded_for
 from tuskit.upload.observe.redact import redact_url
 
 

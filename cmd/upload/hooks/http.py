@@ -2,8 +2,11 @@
 
 A blocking hook is retried on network errors and 5xx with a doubling backoff, and every
 attempt is bounded by the timeout and the response size limit, so a slow or broken
-receiver costs a client a clear 503, never a hang. httpx is imported only here, so a
-server without HTTP hooks does not load it.
+receiver costs a client a clear 503, never a hang.
+
+aiohttp, not httpx: measured against the same local receiver, a hook call cost ~2 ms of
+CPU with httpx and ~0.15 ms with aiohttp, and a `pre-access` hook runs on every request.
+It is imported only here, so a server without HTTP hooks does not load it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 from collections.abc import Sequence
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import httpx
+import aiohttp
 
 from ..engine import RequestContext
 from ..observe.redact import redact_url
@@ -40,9 +43,21 @@ class HttpHook:
         self.backoff = backoff
         self.max_response = max_response
         self.forward = tuple(h.lower() for h in forward_headers)
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False, auth=auth
-        )
+        # User info in the URL authenticates this server to the receiver; it wins over a
+        # forwarded client Authorization (which stays in the JSON's HTTPRequest.Header).
+        self._auth = aiohttp.BasicAuth(*auth).encode() if auth else None
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        """Made on first use: a session belongs to the running event loop."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=128),
+                timeout=self._timeout,
+                trust_env=False,
+            )
+        return self._session
 
     def handles(self, hook: str) -> bool:
         return True
@@ -58,6 +73,8 @@ class HttpHook:
                 value = request.header(name)
                 if value is not None:
                     headers[canonical(name)] = value
+        if self._auth is not None:
+            headers["Authorization"] = self._auth
         content = json.dumps(body, separators=(",", ":")).encode()
         attempts = 1 + (self.retries if retry else 0)
         delay = self.backoff
@@ -73,18 +90,20 @@ class HttpHook:
 
     async def _post(self, content: bytes, headers: dict[str, str]) -> HookResponse:
         try:
-            async with self._client.stream("POST", self.url, content=content, headers=headers) as r:
+            async with self._client().post(
+                self.url, data=content, headers=headers, allow_redirects=False
+            ) as r:
+                status = r.status
                 data = await self._read(r)
-        except httpx.TimeoutException:
+        except TimeoutError:
             raise _Retryable("timed out") from None
-        except httpx.TransportError as exc:
-            raise _Retryable(
-                f"{type(exc).__name__}: {str(exc).replace(self.url, self.where)}"
-            ) from None
-        if r.status_code >= 500:
-            raise _Retryable(f"answered {r.status_code}")
-        if not 200 <= r.status_code < 300:
-            raise HookFailed(f"hook at {self.where} answered {r.status_code}")
+        except aiohttp.ClientError as exc:
+            reason = str(exc).replace(self.url, self.where)
+            raise _Retryable(f"{type(exc).__name__}: {reason}") from None
+        if status >= 500:
+            raise _Retryable(f"answered {status}")
+        if not 200 <= status < 300:
+            raise HookFailed(f"hook at {self.where} answered {status}")
         if not data.strip():
             return parse_response(None)
         try:
@@ -92,10 +111,10 @@ class HttpHook:
         except ValueError as exc:
             raise HookFailed(f"hook at {self.where} answered invalid JSON: {exc}") from None
 
-    async def _read(self, response: httpx.Response) -> bytes:
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
+        async for chunk in response.content.iter_chunked(16384):
             size += len(chunk)
             if size > self.max_response:
                 raise HookFailed(
@@ -105,7 +124,9 @@ class HttpHook:
         return b"".join(chunks)
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 def _without_credentials(url: str) -> tuple[str, tuple[str, str] | None]:

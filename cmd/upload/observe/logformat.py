@@ -15,7 +15,7 @@ from typing import Any
 
 TEXT_FORMAT = "%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
-QUIET_LOGGERS = ("httpx", "httpcore", "aio_pika", "aiormq", "nats")
+QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp", "aio_pika", "aiormq", "nats")
 
 
 class TextFormatter(logging.Formatter):

@@ -24,28 +24,13 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from .requeststats import FastRequestMetrics, RequestMetrics, SharedRequestMetrics
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
-disable_created_metrics()  # type: ignore[no-untyped-call]  # no `*_created` series: they double a scrape for nothing
+# No `*_created` series: they double a scrape for nothing.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
-LATENCY_BUCKETS = (
-    0.0005,
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1,
-    2.5,
-    5,
-    10,
-    30,
-    60,
-)
 LOCK_BUCKETS = (0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10)
 
 
@@ -66,28 +51,17 @@ class Metrics:
         def gauge(name: str, doc: str, mode: Any) -> Gauge:
             return Gauge(name, doc, registry=r, multiprocess_mode=mode)
 
-        self.requests = counter(
-            "tuskit_requests", "HTTP requests answered", ("protocol", "method", "status")
-        )
-        self.duration = Histogram(
-            "tuskit_request_duration_seconds",
-            "time from request start to the end of its answer",
-            ("protocol", "method"),
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.bytes_received = counter("tuskit_bytes_received", "request body bytes", ("protocol",))
-        self.bytes_sent = counter("tuskit_bytes_sent", "response body bytes", ("protocol",))
+        self.request_metrics: RequestMetrics
+        if self.multiprocess:
+            self.request_metrics = SharedRequestMetrics(r)
+        else:
+            fast = FastRequestMetrics()
+            r.register(fast)
+            self.request_metrics = fast
         self.uploads = {
             event: counter(f"tuskit_uploads_{event}", f"uploads {event}", ("protocol",))
             for event in ("created", "finished", "terminated", "expired")
         }
-        self.uploads_in_progress = gauge(
-            "tuskit_uploads_in_progress", "requests sending upload bytes right now", "livesum"
-        )
-        self.connections_open = gauge(
-            "tuskit_connections_open", "requests being served right now", "livesum"
-        )
         self.lock_wait = Histogram(
             "tuskit_lock_wait_seconds", "time to get an upload's lock", buckets=LOCK_BUCKETS,
             registry=r,
