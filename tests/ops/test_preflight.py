@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers import ROOT, free_port
+from tuskit.upload.main import main
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -46,11 +47,24 @@ def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (("--metrics-path", "/"), "--metrics-path: the metrics need a path of their own"),
     ],
 )
-def test_one_clear_line(tmp_path: Path, args: tuple[str, ...], expected: str) -> None:
+def test_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], expected: str
+) -> None:
+    """In-process (`main` exits before starting uvicorn), so each case costs no start-up."""
     closed = free_port()  # nothing listens here
-    done = run(tmp_path, *(a.format(port=closed) for a in args))
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
+    argv = ["--port", str(free_port()), "--data-dir", str(tmp_path / "data")]
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, *(a.format(port=closed) for a in args)])
+    assert exited.value.code == 2
+    stderr = capsys.readouterr().err
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
     assert lines[0].startswith("upload: error: ") and expected in lines[0], lines[0]
-    assert "Traceback" not in done.stderr and "pw-not-shown" not in done.stderr
+    assert "pw-not-shown" not in stderr
+
+
+def test_a_real_process_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    done = run(tmp_path, "--hooks-http", f"http://127.0.0.1:{free_port()}/hooks")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("upload: error: --hooks-http: cannot reach")

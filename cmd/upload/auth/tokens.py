@@ -86,7 +86,11 @@ class TokenVerifier:
                 algorithms=algorithms,
                 audience=self.audience,
                 issuer=self.issuer,
-                options={"require": ["aud"] if self.audience else []},
+                # `aud` is checked when an audience is configured (then it is required).
+                options={
+                    "require": ["aud"] if self.audience else [],
+                    "verify_aud": self.audience is not None,
+                },
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"{type(exc).__name__}: {exc}") from None

@@ -25,15 +25,19 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"}
 
 
 def _printable(path: str) -> str:
-    path = path[:512]
-    return path if path.isprintable() and " " not in path else repr(path)[1:-1].replace(" ", "%20")
+    """A path as one token: no spaces or control characters can forge a log line."""
+    if len(path) <= 512 and path.isprintable() and " " not in path:
+        return path
+    return repr(path[:512])[1:-1].replace(" ", "%20")
 
 
 def upload_id(path: str, location: str, prefix: str) -> str:
     """From a creation's Location, else the path segment after the mount's prefix."""
-    tail = location.rsplit("/", 1)[-1] if location else ""
+    tail = location.rpartition("/")[2] if location else ""
     if not tail and path.startswith(prefix):
-        tail = path[len(prefix) :].split("/", 1)[0]
+        tail = path[len(prefix) :].partition("/")[0]
+    if tail.isascii() and tail.isalnum() and len(tail) <= 128:
+        return tail  # the common case (hex ids), without the regular expression
     return tail if tail and is_safe_id(tail) else ""
 
 
@@ -48,13 +52,19 @@ class RequestLog:
         self.behind_proxy = behind_proxy
         self._second = -1
         self._stamp = ""
+        self._milli = -1
+        self._at = ""
 
     def _time(self, at: float) -> str:
-        second = int(at)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._stamp}.{int(at % 1 * 1000):03d}Z"
+        milli = int(at * 1000)
+        if milli != self._milli:  # a busy server logs many requests per millisecond
+            second = milli // 1000
+            if second != self._second:
+                self._second = second
+                self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._milli = milli
+            self._at = f"{self._stamp}.{milli % 1000:03d}Z"
+        return self._at
 
     def _remote(self, scope: Any) -> str:
         if self.behind_proxy:
