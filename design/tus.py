@@ -78,6 +78,12 @@ def declare_tus(api: API) -> Service:
         )
         svc.error("Internal", 500, doc="Unexpected server failure; nothing stored was lost.")
         svc.error(
+            "InsufficientStorage",
+            507,
+            headers=[RETRY_AFTER],
+            doc="The server's storage is full; nothing of this request was kept. Retry later.",
+        )
+        svc.error(
             "Unavailable",
             503,
             headers=[RETRY_AFTER],

@@ -11,8 +11,9 @@ from typing import Any, Literal
 from . import names
 from .dsl import API, STREAM, UNSET, Attribute, ListOf, Object, Primitive
 from .dsl import Service as ServiceDecl
+from .dsl.api import ErrorDecl
 
-Location = Literal["header", "path", "trailer", "field"]
+Location = Literal["header", "path", "query", "trailer", "field"]
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,8 @@ class Attr:
     doc: str = ""
     enum: tuple[Any, ...] | None = None
     pattern: str | None = None
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
     example: Any = None
     has_example: bool = False
     on_invalid: str | None = None
@@ -43,6 +44,8 @@ class Attr:
     has_const: bool = False
     default: Any = None
     has_default: bool = False
+    nullable: bool = False
+    """A JSON field whose value may be `null` (`T | None`), required or not."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,12 @@ class Error:
     status: int
     headers: tuple[Attr, ...]
     doc: str
+    code: str = ""
+    """Stable machine-readable code: declared, else the name in snake_case."""
+    fields: tuple[Attr, ...] = ()
+    """Typed JSON body members beside `code` and `message`."""
+    problem_type: str = "about:blank"
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,14 @@ class Service:
     methods: tuple[Method, ...]
     objects: tuple[ObjectType, ...]
     method_override: str | None
+    error_format: Literal["tus", "envelope", "problem"] = "tus"
+    json_media_type: str = "application/json"
+    compress: tuple[str, ...] = ()
+    """Content codings offered for JSON bodies, in order of preference."""
+    threshold: int = 860
+    const_headers: tuple[Attr, ...] = ()
+    """Constant headers declared for every response of the service (whatever a method
+    skips): also on the outer app's routing errors in this service's paths."""
 
 
 @dataclass(frozen=True)
@@ -131,12 +148,18 @@ def type_ref(t: Any) -> TypeRef:
 
 
 def attr(a: Attribute, location: Location | None = None) -> Attr:
-    kinds: dict[str, Location] = {"header": "header", "param": "path", "field": "field"}
+    kinds: dict[str, Location] = {
+        "header": "header",
+        "param": "path",
+        "query": "query",
+        "field": "field",
+    }
     loc: Location = location or kinds[a.kind]
-    required = a.is_required if a.is_required is not None else a.kind != "header"
+    optional_kinds = ("header", "query")
+    required = a.is_required if a.is_required is not None else a.kind not in optional_kinds
     return Attr(
         name=a.name,
-        field=a.field_name or names.field_name(a.name),
+        field=a.python_name,
         location=loc,
         type=type_ref(a.type),
         required=bool(required),
@@ -152,6 +175,7 @@ def attr(a: Attribute, location: Location | None = None) -> Attr:
         has_const=a.const_value is not UNSET,
         default=None if a.default_value is UNSET else a.default_value,
         has_default=a.default_value is not UNSET,
+        nullable=a.nullable,
     )
 
 
@@ -180,19 +204,33 @@ def _body(
     return "json", t.name
 
 
+def _error(e: ErrorDecl, objects: dict[str, ObjectType]) -> Error:
+    for f in e.fields:
+        _objects_of(f.type, objects)
+    return Error(
+        name=e.name,
+        status=e.status,
+        headers=tuple(attr(h) for h in e.headers),
+        doc=e.doc,
+        code=e.code or names.snake(e.name),
+        fields=tuple(attr(f) for f in e.fields),
+        problem_type=e.problem_type or "about:blank",
+        title=e.title or "",
+    )
+
+
 def _service(s: ServiceDecl) -> Service:
     errors: dict[str, Error] = {}
-    for e in s.errors:
-        errors.setdefault(e.name, Error(e.name, e.status, tuple(attr(h) for h in e.headers), e.doc))
-    service_errors = tuple(errors)
     objects: dict[str, ObjectType] = {}
+    for e in s.errors:
+        errors.setdefault(e.name, _error(e, objects))
+    service_errors = tuple(errors)
     methods = []
     for m in s.methods:
         verb, path = split_http(m.http)
         for e in m.errors:
-            errors.setdefault(
-                e.name, Error(e.name, e.status, tuple(attr(h) for h in e.headers), e.doc)
-            )
+            if e.name not in errors:
+                errors[e.name] = _error(e, objects)
         const = tuple(attr(rh.attr) for rh in s.response_headers if m.name not in rh.skip)
         body: Literal["none", "stream", "json"] = "none"
         body_object: str | None = None
@@ -234,7 +272,12 @@ def _service(s: ServiceDecl) -> Service:
             )
         )
     override = s.overrides[0].header if s.overrides else None
+    json = s.json_decls[0] if s.json_decls else None
     return Service(
+        error_format=s.error_formats[0].format if s.error_formats else "tus",
+        json_media_type=json.media_type if json else "application/json",
+        compress=tuple(json.compress) if json else (),
+        threshold=int(json.threshold) if json else 860,
         name=s.name,
         path=s.path,
         doc=s.doc,
@@ -242,6 +285,7 @@ def _service(s: ServiceDecl) -> Service:
         methods=tuple(methods),
         objects=tuple(objects.values()),
         method_override=override,
+        const_headers=tuple(attr(rh.attr) for rh in s.response_headers),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import ir, names
+from . import ir
 
 
 def schema(a: ir.Attr) -> dict[str, Any]:
@@ -26,6 +26,8 @@ def schema(a: ir.Attr) -> dict[str, Any]:
         s["description"] = a.doc
     if a.has_example:
         s["examples"] = [a.example]
+    if a.nullable:
+        s = {"anyOf": [s, {"type": "null"}]}
     return s
 
 
@@ -37,13 +39,15 @@ def _type_schema(t: ir.TypeRef) -> dict[str, Any]:
         return {"type": "array", "items": _type_schema(t.item)}
     if t.kind == "int64":
         return {"type": "integer", "format": "int64"}
+    if t.kind == "float64":
+        return {"type": "number", "format": "double"}
     return {"type": {"string": "string", "bool": "boolean"}[t.kind]}
 
 
 def _param(a: ir.Attr) -> dict[str, Any]:
     p: dict[str, Any] = {
         "name": a.name,
-        "in": "path" if a.location == "path" else "header",
+        "in": a.location if a.location in ("path", "query") else "header",
         "required": a.required,
         "schema": schema(a),
     }
@@ -84,6 +88,60 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
+ENVELOPE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "error"],
+    "properties": {
+        "status": {"const": "error"},
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": ERROR_SCHEMA["properties"]["code"],
+                "message": {"type": "string"},
+                "errors": ERROR_SCHEMA["properties"]["errors"],
+            },
+        },
+    },
+}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details.",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "format": "uri-reference"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": ERROR_SCHEMA["properties"]["code"],
+        "errors": ERROR_SCHEMA["properties"]["errors"],
+    },
+}
+
+_FORMATS = {
+    "tus": ("Error", ERROR_SCHEMA),
+    "envelope": ("ErrorEnvelope", ENVELOPE_SCHEMA),
+    "problem": ("Problem", PROBLEM_SCHEMA),
+}
+
+
+def _error_variant(s: ir.Service, e: ir.Error) -> dict[str, Any]:
+    """The body schema of one declared error in the service's error format."""
+    name, _ = _FORMATS[s.error_format]
+    own: dict[str, Any] = {"properties": {"code": {"const": e.code}}}
+    if s.error_format == "envelope":
+        own = {"properties": {"error": own}}
+    if s.error_format == "problem" and e.problem_type != "about:blank":
+        own["properties"]["type"] = {"const": e.problem_type}
+    if e.fields:
+        own["properties"].update({f.name: schema(f) for f in e.fields})
+        required = [f.name for f in e.fields if f.required]
+        if required:
+            own["required"] = required
+    return {"allOf": [{"$ref": f"#/components/schemas/{name}"}, own], "title": e.name}
+
+
 def _object(o: ir.ObjectType) -> dict[str, Any]:
     props = {f.name: schema(f) for f in o.fields}
     s: dict[str, Any] = {"type": "object", "properties": props}
@@ -97,8 +155,11 @@ def _object(o: ir.ObjectType) -> dict[str, Any]:
 
 def document(api: ir.Api) -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    schemas: dict[str, Any] = {}
     for s in api.services:
+        name, error_schema = _FORMATS[s.error_format]
+        schemas[name] = error_schema
+        json_media = s.json_media_type
         errors = {e.name: e for e in s.errors}
         for o in s.objects:
             schemas[o.name] = _object(o)
@@ -152,16 +213,28 @@ def document(api: ir.Api) -> dict[str, Any]:
                     }
                 elif r.body == "json":
                     resp["content"] = {
-                        "application/json": {
-                            "schema": {"$ref": f"#/components/schemas/{r.body_object}"}
-                        }
+                        json_media: {"schema": {"$ref": f"#/components/schemas/{r.body_object}"}}
                     }
                 responses[str(r.status)] = resp
             by_status: dict[int, list[ir.Error]] = {}
             for name in m.errors:
                 by_status.setdefault(errors[name].status, []).append(errors[name])
-            if 400 not in by_status and any(not a.on_invalid for a in m.payload):
-                by_status[400] = [ir.Error("BadRequest", 400, (), "A request value is invalid.")]
+            if 400 not in by_status and (
+                any(not a.on_invalid for a in m.payload) or m.body == "json"
+            ):
+                by_status[400] = [
+                    ir.Error("BadRequest", 400, (), "A request value is invalid.", "bad_request")
+                ]
+            if m.body == "json" and 415 not in by_status:
+                by_status[415] = [
+                    ir.Error(
+                        "UnsupportedMediaType",
+                        415,
+                        (),
+                        "The body is not application/json.",
+                        "unsupported_media_type",
+                    )
+                ]
             for status, errs in sorted(by_status.items()):
                 resp = {
                     "description": "; ".join(
@@ -176,19 +249,13 @@ def document(api: ir.Api) -> dict[str, Any]:
                     headers[c.name] = _header(c, True)
                 if headers:
                     resp["headers"] = headers
-                variants = [
-                    {
-                        "allOf": [
-                            {"$ref": "#/components/schemas/Error"},
-                            {"properties": {"code": {"const": names.snake(e.name)}}},
-                        ],
-                        "title": e.name,
-                    }
-                    for e in errs
-                ]
+                variants = [_error_variant(s, e) for e in errs]
                 if m.verb != "HEAD":
+                    error_media = (
+                        "application/problem+json" if s.error_format == "problem" else json_media
+                    )
                     resp["content"] = {
-                        "application/json": {
+                        error_media: {
                             "schema": variants[0] if len(variants) == 1 else {"oneOf": variants}
                         }
                     }

@@ -57,7 +57,9 @@ class FileSpec:
 
 
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    """Templates that print and loop: `lit` prints a Python literal, `docstring(indent)` a
+    wrapped docstring; anything undefined is an error (`StrictUndefined`)."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -65,6 +67,9 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["lit"] = views.lit
+    env.filters["docstring"] = views.docstring
+    return env
 
 
 def file_specs(model: ir.Api, command: str) -> list[FileSpec]:
@@ -80,9 +85,9 @@ def file_specs(model: ir.Api, command: str) -> list[FileSpec]:
         package("__init__.py", f"Generated from the {model.name} design: {title}."),
         FileSpec("py.typed", None, content=""),
     ]
+    service_views = {s.name: views.service_view(model, s) for s in model.services}
     for s in model.services:
-        svc = views.service_view(model, s)
-        ctx = {"header": header, "svc": svc}
+        ctx = {"header": header, "svc": service_views[s.name]}
         specs += [
             package(f"{s.name}/__init__.py", f"The {s.name} service: contract and errors."),
             FileSpec(f"{s.name}/service.py", "service.py.j2", ctx),
@@ -108,8 +113,7 @@ def file_specs(model: ir.Api, command: str) -> list[FileSpec]:
         )
     specs.append(FileSpec("http/openapi.json", None, content=openapi.dumps(model)))
     for s in model.services:
-        svc = views.service_view(model, s)
-        ctx = {"header": header, "svc": svc}
+        ctx = {"header": header, "svc": service_views[s.name]}
         specs += [
             package(f"http/{s.name}/__init__.py", f"HTTP server and client of {s.name}."),
             FileSpec(f"http/{s.name}/server.py", "server.py.j2", ctx),

@@ -19,6 +19,12 @@ VERBS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _PATH_PARAM = re.compile(r"\{([^{}]*)\}")
 RESERVED_RESULT_FIELDS = frozenset({"status", "body"})
+RESERVED_ERROR_MEMBERS = frozenset(
+    {"code", "message", "errors", "status", "error", "type", "title", "detail"}
+)
+ERROR_FORMATS = ("tus", "envelope", "problem")
+CODINGS = ("gzip", "deflate")
+_QUERY_NAME = re.compile(r"^[A-Za-z0-9._~-]+$")
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ def _fits(value: Any, t: Any) -> bool:
             return isinstance(value, int) and not isinstance(value, bool)
         if t.name == "bool":
             return isinstance(value, bool)
+        if t.name == "float64":
+            return isinstance(value, int | float) and not isinstance(value, bool)
     return True
 
 
@@ -106,6 +114,10 @@ class _Validator:
             self.err(a.loc, f"{a.name!r} is not a valid header name")
         if a.kind == "param" and not names.IDENT.match(a.name):
             self.err(a.loc, f"path param {a.name!r} must be an identifier")
+        if a.kind == "query" and not _QUERY_NAME.match(a.name):
+            self.err(a.loc, f"query param {a.name!r} must be letters, digits, '.', '_', '-', '~'")
+        if a.nullable and a.kind != "field":
+            self.err(a.loc, f"{a.name}: only JSON fields are nullable")
         if a.field_name is not None and (
             not names.IDENT.match(a.field_name) or a.field_name.startswith("model_")
         ):
@@ -114,7 +126,9 @@ class _Validator:
         if a.kind == "field":
             self.type(t, a)
         elif not isinstance(t, Primitive):
-            self.err(a.loc, f"{a.name}: a {a.kind} must be String, Int64 or Bool, not {t!r}")
+            self.err(
+                a.loc, f"{a.name}: a {a.kind} must be String, Int64, Float64 or Bool, not {t!r}"
+            )
             return False
         if a.pattern is not None:
             if t != Primitive("string"):
@@ -124,11 +138,18 @@ class _Validator:
             except re.error as exc:
                 self.err(a.loc, f"{a.name}: invalid pattern {a.pattern!r}: {exc}")
         for bound, label in ((a.minimum, "minimum"), (a.maximum, "maximum")):
-            if bound is not None and (
-                t != Primitive("int64") or not isinstance(bound, int) or isinstance(bound, bool)
-            ):
+            if bound is None:
+                continue
+            if t == Primitive("float64"):
+                if not isinstance(bound, int | float) or isinstance(bound, bool):
+                    self.err(a.loc, f"{a.name}: {label} needs a number bound")
+            elif t != Primitive("int64") or not isinstance(bound, int) or isinstance(bound, bool):
                 self.err(a.loc, f"{a.name}: {label} needs an Int64 and an int bound")
-        if isinstance(a.minimum, int) and isinstance(a.maximum, int) and a.minimum > a.maximum:
+        if (
+            isinstance(a.minimum, int | float)
+            and isinstance(a.maximum, int | float)
+            and a.minimum > a.maximum
+        ):
             self.err(a.loc, f"{a.name}: minimum {a.minimum} is above maximum {a.maximum}")
         if a.enum_values is not None:
             enum_loc = a.where("enum")
@@ -166,7 +187,7 @@ class _Validator:
                 self.err(a.last_loc, f"{where}: header {a.name} declared twice")
                 continue
             seen[key] = a
-            fname = a.field_name or names.field_name(a.name)
+            fname = a.python_name
             if a.const_value is UNSET and fname in fields:
                 self.err(a.last_loc, f"{where}: field name {fname!r} of {a.name} is taken")
             fields.add(fname)
@@ -193,13 +214,15 @@ class _Validator:
             seen[t.name] = t
             if not isinstance(t.name, str) or not names.PASCAL.match(t.name):
                 self.err(t.loc, f"object name {t.name!r} must be PascalCase")
-            if t.name in ("Service", "BodyStream") or t.name.endswith(("Payload", "Result")):
+            if t.name in ("Service", "BodyStream") or t.name.endswith(
+                ("Payload", "Result", "Trailers")
+            ):
                 self.err(t.loc, f"object name {t.name!r} clashes with generated names")
             fields: set[str] = set()
             for f in t.fields:
                 if not self.attribute(f, f"object {t.name}", ("field",), t.loc):
                     continue
-                fname = f.field_name or names.field_name(f.name)
+                fname = f.python_name
                 if fname in fields:
                     self.err(f.last_loc, f"object {t.name}: field {f.name} declared twice")
                 fields.add(fname)
@@ -211,6 +234,12 @@ class _Validator:
                     visit(b.type)
                 for r in m.results:
                     visit(r.body)
+                for e in m.errors:
+                    for f in e.fields:
+                        visit(f.type)
+            for e in s.errors:
+                for f in e.fields:
+                    visit(f.type)
 
     # -- errors ---------------------------------------------------------------------
 
@@ -223,7 +252,23 @@ class _Validator:
             or not (400 <= e.status <= 599)
         ):
             self.err(e.loc, f"{where}: error {e.name} has status {e.status!r}, not 400-599")
-        self.headers(e.headers, f"error {e.name}", e.loc, reserved=("message",))
+        ok = self.headers(e.headers, f"error {e.name}", e.loc, reserved=("message",))
+        taken = {"message", *(h.python_name for h in ok)}
+        for f in e.fields:
+            if not self.attribute(f, f"error {e.name} fields", ("field",), e.loc):
+                continue
+            if f.python_name in taken:
+                self.err(f.last_loc, f"error {e.name}: field name {f.python_name!r} is taken")
+            taken.add(f.python_name)
+            if f.name in RESERVED_ERROR_MEMBERS:
+                self.err(f.last_loc, f"error {e.name}: body member {f.name!r} is reserved")
+        for value, label in (
+            (e.code, "code"),
+            (e.problem_type, "problem_type"),
+            (e.title, "title"),
+        ):
+            if value is not None and (not isinstance(value, str) or not value):
+                self.err(e.loc, f"error {e.name}: {label} must be a non-empty string")
 
     # -- services and methods -------------------------------------------------------
 
@@ -276,6 +321,25 @@ class _Validator:
             for name in rh.skip:
                 if name not in method_names:
                     self.err(rh.loc, f"response_header {a.name}: skip names no method {name!r}")
+        for f in s.error_formats[1:]:
+            self.err(f.loc, f"service {s.name}: error_format declared twice")
+        for f in s.error_formats[:1]:
+            if f.format not in ERROR_FORMATS:
+                self.err(
+                    f.loc, f"error_format {f.format!r} must be one of {', '.join(ERROR_FORMATS)}"
+                )
+        for j in s.json_decls[1:]:
+            self.err(j.loc, f"service {s.name}: json declared twice")
+        for j in s.json_decls[:1]:
+            if not isinstance(j.media_type, str) or "/" not in j.media_type:
+                self.err(j.loc, f"json: media_type {j.media_type!r} is not a media type")
+            for coding in j.compress:
+                if coding not in CODINGS:
+                    self.err(j.loc, f"json: unknown coding {coding!r} (gzip or deflate)")
+            if len(set(j.compress)) != len(j.compress):
+                self.err(j.loc, "json: a coding repeats")
+            if not isinstance(j.threshold, int) or isinstance(j.threshold, bool) or j.threshold < 0:
+                self.err(j.loc, f"json: threshold {j.threshold!r} must be an int >= 0")
         if len(s.overrides) > 1:
             self.err(s.overrides[1].loc, f"service {s.name}: method_override declared twice")
         for o in s.overrides[:1]:
@@ -339,9 +403,12 @@ class _Validator:
             first = shared.get(e.name)
             if first is None:
                 shared[e.name] = e
-            elif first.status != e.status or [
-                (h.name, h.is_required) for h in first.headers if isinstance(h, Attribute)
-            ] != [(h.name, h.is_required) for h in e.headers if isinstance(h, Attribute)]:
+            elif (
+                first.status != e.status
+                or first.code != e.code
+                or [(h.name, h.is_required) for h in first.headers if isinstance(h, Attribute)]
+                != [(h.name, h.is_required) for h in e.headers if isinstance(h, Attribute)]
+            ):
                 self.err(
                     e.loc,
                     f"{where}: error {e.name} conflicts with its declaration at {first.loc} "
@@ -355,14 +422,17 @@ class _Validator:
         fields: set[str] = set()
         for decl in m.payloads:
             for a in decl.attrs:
-                if not self.attribute(a, f"{where} payload", ("header", "param"), decl.loc):
+                kinds = ("header", "param", "query")
+                if not self.attribute(a, f"{where} payload", kinds, decl.loc):
                     continue
-                key = a.name.lower() if a.kind == "header" else "{" + a.name
+                key = {"header": a.name.lower(), "param": "{" + a.name, "query": "?" + a.name}[
+                    a.kind
+                ]
                 if key in seen:
                     self.err(a.last_loc, f"{where}: {a.kind} {a.name} declared twice")
                     continue
                 seen[key] = a
-                fname = a.field_name or names.field_name(a.name)
+                fname = a.python_name
                 if fname in fields:
                     self.err(a.last_loc, f"{where}: field name {fname!r} of {a.name} is taken")
                 fields.add(fname)
@@ -414,7 +484,7 @@ class _Validator:
             for h in r.headers:
                 if isinstance(h, Attribute) and h.invalid_error is not None:
                     self.err(h.where("on_invalid"), f"{where}: on_invalid is for request values")
-                fname = h.field_name or names.field_name(h.name) if isinstance(h, Attribute) else ""
+                fname = h.python_name if isinstance(h, Attribute) else ""
                 if fname in RESERVED_RESULT_FIELDS:
                     self.err(r.loc, f"{where}: header {h.name} would shadow the result's {fname}")
             if r.body is not None and r.body is not STREAM and not isinstance(r.body, Object):

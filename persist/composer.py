@@ -18,6 +18,7 @@ from .protocols import (
     Inventory,
     Locker,
     MetadataStore,
+    Release,
     Terminator,
 )
 
@@ -50,7 +51,7 @@ class StoreComposer:
         busy upload raises LockTimeout so the caller can come back to it later.
         """
         held = await self.locker.acquire(
-            upload_id, timeout=timeout, on_release_request=_ignore, ask_holder=False
+            upload_id, timeout=timeout, on_release_request=_ignore, ask=None
         )
         try:
             info = await self.metadata.get(upload_id)
@@ -64,5 +65,5 @@ class StoreComposer:
         await self.byte_store.close()
 
 
-def _ignore() -> None:
+def _ignore(kind: Release) -> None:
     """Release requests to background work are not honoured: it is short."""

@@ -111,6 +111,12 @@ class DirectAppender:
         return self._base + self._fill
 
     @property
+    def flushed_end(self) -> int:
+        """File position up to which every byte was handed to a direct write (after
+        `settle`, all of them completed): the start of the buffer being filled."""
+        return self._base
+
+    @property
     def head_loaded(self) -> bool:
         return self._valid == 0
 

@@ -167,6 +167,31 @@ class FileChunkWriter:
         """Wait until no thread is still writing or syncing for this writer."""
         await self._settle()
 
+    async def checkpoint(self) -> int:
+        """Make the bytes written so far durable (Checkpointing); returns their end. On
+        the direct path the buffer being filled (less than one buffer) stays pending."""
+        self._check_open()
+        await self._settle()
+        if self._direct is not None:
+            end = self._direct.flushed_end
+        else:
+            self._flush()
+            end = self._pos
+        if end > self._start and self._fd is not None:
+            await finish(asyncio.to_thread(self._sync_checkpoint, end))
+            self._start = end  # discard keeps what may now be recorded
+        return max(end, self._start)
+
+    def _sync_checkpoint(self, end: int) -> None:
+        assert self._fd is not None
+        os.fdatasync(self._fd)
+        if self._direct is None:
+            os.posix_fadvise(self._fd, self._synced, end - self._synced, os.POSIX_FADV_DONTNEED)
+            self._synced = end
+        if self._created:
+            self._store.dir_syncer.sync()  # the file's name as durable as its bytes
+            self._created = False
+
     async def commit(self) -> int:
         """Write what is pending and sync per policy; returns the offset. A short body is
         written on the event loop and made durable by a group sync (see groupsync); the
@@ -183,9 +208,25 @@ class FileChunkWriter:
                     self._store.synced(self._id)
             elif self._pending or self._direct is not None or self._store.fsync_due(self._id):
                 await finish(asyncio.to_thread(self._commit))
+        except Exception:
+            await self._cut_back()
+            raise
         finally:
             self._close()
         return self._pos
+
+    async def _cut_back(self) -> None:
+        """A failed commit (a full disk, an I/O error) leaves no bytes past where this
+        writer started: they would be cut at the next open anyway, and on a full disk the
+        space is what every other request needs (the caller holds the upload's lock, or
+        the id is not published yet)."""
+        if not self._created and self._start == 0 and self._pos == 0:
+            return
+        with contextlib.suppress(OSError, StoreError):
+            await self._settle()
+        with contextlib.suppress(OSError):
+            await finish(asyncio.to_thread(os.truncate, self._path, self._start))
+        self._pos = self._start
 
     def _write_and_close(self) -> None:
         try:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from .ids import check_id
-from .protocols import HeldLock, LockTimeout, ReleaseRequest
+from .protocols import HeldLock, LockTimeout, Release, ReleaseRequest
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -36,12 +36,12 @@ _T = TypeVar("_T")
 LOCK_DIR = ".locks"
 
 
-def _ask(callback: ReleaseRequest | None, upload_id: str) -> None:
+def _ask(callback: ReleaseRequest | None, upload_id: str, kind: Release) -> None:
     """Call a holder's release request; its bugs must not break the waiter."""
     if callback is None:
         return
     try:
-        callback()
+        callback(kind)
     except Exception:
         log.exception("release request callback for %s failed", upload_id)
 
@@ -87,18 +87,15 @@ class SharedLocker(Generic[_T]):
         *,
         timeout: float,
         on_release_request: ReleaseRequest,
-        ask_holder: bool = True,
+        ask: Release | None = Release.STOP,
     ) -> HeldLock:
         deadline = time.monotonic() + timeout
         await self._listen()
         local = await self._local.acquire(
-            upload_id,
-            timeout=timeout,
-            on_release_request=on_release_request,
-            ask_holder=ask_holder,
+            upload_id, timeout=timeout, on_release_request=on_release_request, ask=ask
         )
         try:
-            taken = await self._take(upload_id, deadline, ask_holder)
+            taken = await self._take(upload_id, deadline, ask)
         except BaseException:
             await local.release()
             raise
@@ -108,7 +105,7 @@ class SharedLocker(Generic[_T]):
         """Start receiving release requests (once)."""
         raise NotImplementedError
 
-    async def _take(self, upload_id: str, deadline: float, ask_holder: bool) -> _T:
+    async def _take(self, upload_id: str, deadline: float, ask: Release | None) -> _T:
         raise NotImplementedError
 
     def _hold(
@@ -136,15 +133,15 @@ class ProcessLocker:
         *,
         timeout: float,
         on_release_request: ReleaseRequest,
-        ask_holder: bool = True,
+        ask: Release | None = Release.STOP,
     ) -> HeldLock:
         slot = self._slots.get(upload_id)
         if slot is None:
             slot = self._slots[upload_id] = _Slot()
         slot.users += 1
         try:
-            if ask_holder and slot.lock.locked():
-                _ask(slot.on_release, upload_id)
+            if ask is not None and slot.lock.locked():
+                _ask(slot.on_release, upload_id, ask)
             try:
                 await asyncio.wait_for(slot.lock.acquire(), max(timeout, 0.0))
             except TimeoutError:
@@ -216,18 +213,15 @@ class FileLocker:
         *,
         timeout: float,
         on_release_request: ReleaseRequest,
-        ask_holder: bool = True,
+        ask: Release | None = Release.STOP,
     ) -> HeldLock:
         lock_path, release_path = self._paths(upload_id)
         deadline = time.monotonic() + timeout
         local = await self._local.acquire(
-            upload_id,
-            timeout=timeout,
-            on_release_request=on_release_request,
-            ask_holder=ask_holder,
+            upload_id, timeout=timeout, on_release_request=on_release_request, ask=ask
         )
         try:
-            fd = await self._flock(upload_id, lock_path, release_path, deadline, ask_holder)
+            fd = await self._flock(upload_id, lock_path, release_path, deadline, ask)
         except BaseException:
             await local.release()
             raise
@@ -240,7 +234,12 @@ class FileLocker:
         return held
 
     async def _flock(
-        self, upload_id: str, lock_path: Path, release_path: Path, deadline: float, ask: bool
+        self,
+        upload_id: str,
+        lock_path: Path,
+        release_path: Path,
+        deadline: float,
+        ask: Release | None,
     ) -> int:
         while True:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -253,11 +252,11 @@ class FileLocker:
                     return fd
                 os.close(fd)  # the holder unlinked it while we waited: lock the new one
                 continue
-            if ask and not release_path.exists():
-                os.close(os.open(release_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+            if ask is not None:
+                _request_release(release_path, ask)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                if ask:
+                if ask is not None:
                     with contextlib.suppress(FileNotFoundError):
                         release_path.unlink()
                 raise LockTimeout(f"lock on {upload_id} not released in time (other process)")
@@ -275,6 +274,32 @@ class FileLocker:
         """Let go of every lock still held (shutdown)."""
         for held in list(self._held):
             await held.release()
+
+
+def _request_release(path: Path, kind: Release) -> None:
+    """Leave `kind` in the holder's release file, unless a stronger one is there."""
+    try:
+        present = Release(path.read_text())
+    except (FileNotFoundError, ValueError):
+        present = None
+    if present is None or kind.strength > present.strength:
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{id(kind)}")
+        tmp.write_text(kind.value)
+        os.replace(tmp, path)  # atomic: the holder never reads a half-written kind
+
+
+def _take_release(path: Path) -> Release | None:
+    """The kind a waiter left, removing it; None when there is none."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    try:
+        return Release(text)
+    except ValueError:
+        return Release.STOP  # an older server's empty file: its only meaning was "stop"
 
 
 def _same_file(fd: int, path: Path) -> bool:
@@ -313,10 +338,9 @@ class _FileHeld:
         """Poll for `<id>.release` from a waiting process while the lock is held."""
         while True:
             await asyncio.sleep(self._locker.poll_interval)
-            if self._release_path.exists():
-                with contextlib.suppress(FileNotFoundError):
-                    self._release_path.unlink()
-                _ask(on_release_request, self._id)
+            kind = _take_release(self._release_path)
+            if kind is not None:
+                _ask(on_release_request, self._id, kind)
 
     def still_held(self) -> bool:
         return self._fd is not None  # flock lasts as long as the descriptor

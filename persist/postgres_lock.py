@@ -7,7 +7,7 @@
   lease to tune. If the holder's connection drops, its `on_release_request` is called.
 - `pg_try_advisory_lock` is polled every `poll_interval` (a blocking `pg_advisory_lock`
   would pin a connection per waiter and cannot honour the timeout without cancelling).
-- Release requests: the waiter sends `NOTIFY <channel>, '<id>'` (now and every
+- Release requests: the waiter sends `NOTIFY <channel>, '<kind> <id>'` (now and every
   `ask_interval` while it waits); each locker LISTENs on one connection (registered
   before the first lock is handed out) and calls its local holder's callback for that id.
 - Within one instance waiters first queue on a `ProcessLocker`, so only one task per id
@@ -26,7 +26,7 @@ from typing import Any
 import asyncpg
 
 from .locks import SharedLocker, _ask, poll_for_lock
-from .protocols import HeldLock, LockTimeout, ReleaseRequest
+from .protocols import HeldLock, LockTimeout, Release, ReleaseRequest
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class PostgresLocker(SharedLocker[Any]):
             )
         )
 
-    async def _take(self, upload_id: str, deadline: float, ask_holder: bool) -> Any:
+    async def _take(self, upload_id: str, deadline: float, ask: Release | None) -> Any:
         key = self.lock_key(upload_id)
         try:
             conn = await self.pool.acquire(timeout=max(deadline - time.monotonic(), 0.001))
@@ -98,8 +98,12 @@ class PostgresLocker(SharedLocker[Any]):
         try:
             await poll_for_lock(
                 lambda: conn.fetchval("SELECT pg_try_advisory_lock($1)", key),
-                (lambda: conn.execute("SELECT pg_notify($1, $2)", self.channel, upload_id))
-                if ask_holder
+                (
+                    lambda: conn.execute(
+                        "SELECT pg_notify($1, $2)", self.channel, f"{ask.value} {upload_id}"
+                    )
+                )
+                if ask is not None
                 else None,
                 deadline=deadline,
                 poll_interval=self.poll_interval,
@@ -126,9 +130,14 @@ class PostgresLocker(SharedLocker[Any]):
             self._listener = conn
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
-        held = self._held.get(str(payload))
+        text, _, upload_id = str(payload).rpartition(" ")
+        held = self._held.get(upload_id)
         if held is not None:
-            _ask(held.on_release_request, held.upload_id)
+            try:
+                kind = Release(text)
+            except ValueError:
+                kind = Release.STOP  # an older server sent only the id: "stop"
+            _ask(held.on_release_request, held.upload_id, kind)
 
     async def close(self) -> None:
         """Release every lock still held, stop listening, close the pool if it owns it."""
@@ -172,7 +181,7 @@ class _PgHeld:
     def _terminated(self, _conn: object) -> None:
         self.lost = True
         log.warning("database session holding the lock on %s ended", self.upload_id)
-        _ask(self.on_release_request, self.upload_id)
+        _ask(self.on_release_request, self.upload_id, Release.STOP)
 
     async def release(self) -> None:
         conn, self.conn = self.conn, None

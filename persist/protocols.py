@@ -9,6 +9,7 @@ each protocol derives what it advertises from that.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -49,6 +50,18 @@ class ChunkWriter(Protocol):
     async def commit(self) -> int: ...
 
     async def discard(self) -> None: ...
+
+
+@runtime_checkable
+class Checkpointing(Protocol):
+    """Capability of a ChunkWriter: make what was written so far durable mid-body.
+
+    `checkpoint` returns the end of the bytes now durable (maybe short of everything
+    written, e.g. a partial block still buffered); from then on `discard` keeps them, and
+    the caller may record that offset. A long body cut by a crash then loses only what
+    came after its last checkpoint."""
+
+    async def checkpoint(self) -> int: ...
 
 
 class ByteStore(Protocol):
@@ -149,7 +162,29 @@ class MetadataStore(Protocol):
     async def close(self) -> None: ...
 
 
-ReleaseRequest = Callable[[], None]
+class Release(enum.StrEnum):
+    """Why a waiter asks the holder of a lock to let go. Lockers carry it unchanged to the
+    holder's callback; what to honour, and when, is the holder's decision."""
+
+    STOP = "stop"
+    """Let go now and keep what arrived (termination; the lock was lost)."""
+    SUPERSEDE = "supersede"
+    """A new writer resumes from the recorded state: let go now; what the holder has not
+    recorded yet may be dropped (the new writer sends it again)."""
+    IF_STALLED = "if-stalled"
+    """Let go once the holder's work has made no progress for a while; a healthy holder
+    goes on."""
+
+    @property
+    def strength(self) -> int:
+        """STOP > SUPERSEDE > IF_STALLED: a channel that can hold only one keeps the
+        strongest."""
+        return _STRENGTH[self]
+
+
+_STRENGTH = {Release.IF_STALLED: 0, Release.SUPERSEDE: 1, Release.STOP: 2}
+
+ReleaseRequest = Callable[[Release], None]
 
 
 class HeldLock(Protocol):
@@ -176,9 +211,9 @@ class LockProbe(Protocol):
 class Locker(Protocol):
     """One writer per upload, across tasks and processes sharing the store.
 
-    `acquire` asks a current holder to let go (calling the `on_release_request` the
-    holder registered) unless told not to, then waits up to `timeout` seconds; raises
-    LockTimeout.
+    `acquire` asks a current holder to let go with `ask` (calling the
+    `on_release_request` the holder registered, with that `Release`; repeated while it
+    waits), then waits up to `timeout` seconds; raises LockTimeout.
     """
 
     async def acquire(
@@ -187,10 +222,10 @@ class Locker(Protocol):
         *,
         timeout: float,
         on_release_request: ReleaseRequest,
-        ask_holder: bool = True,
+        ask: Release | None = Release.STOP,
     ) -> HeldLock:
-        """`ask_holder=False` for background work (recovery, expiry): wait, never
-        interrupt a running PATCH."""
+        """`ask=None` for background work (recovery, expiry): wait, never interrupt a
+        running writer."""
         ...
 
     async def close(self) -> None: ...

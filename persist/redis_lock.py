@@ -5,7 +5,7 @@
   crashed instance (no renewals) blocks an upload for at most one lease. Release is a
   compare-and-delete Lua script: a holder whose lease ran out never deletes a successor's
   lock. If a renewal finds the lease gone, the holder is asked to release at once.
-- Release requests across instances: a waiter publishes the id on
+- Release requests across instances: a waiter publishes the `Release` kind on
   `<prefix>release:<id>` (then again every `ask_interval` while it waits, because a
   holder may only just be subscribing). Each locker keeps one pub/sub connection with a
   pattern subscription `<prefix>release:*`, confirmed before the first lock is handed
@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
 from .locks import SharedLocker, _ask, poll_for_lock
-from .protocols import HeldLock, ReleaseRequest
+from .protocols import HeldLock, Release, ReleaseRequest
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,9 @@ class RedisLocker(SharedLocker[tuple[str, float]]):
         """Held by any instance right now (one EXISTS); the optional LockProbe capability."""
         return upload_id in self._held or bool(await self.client.exists(self.lock_key(upload_id)))
 
-    async def _take(self, upload_id: str, deadline: float, ask_holder: bool) -> tuple[str, float]:
+    async def _take(
+        self, upload_id: str, deadline: float, ask: Release | None
+    ) -> tuple[str, float]:
         """The token, and when the winning SET was sent: the lease runs from no earlier."""
         key, token = self.lock_key(upload_id), secrets.token_hex(16)
         lease_ms = max(1, int(self.lease * 1000))
@@ -115,8 +117,8 @@ class RedisLocker(SharedLocker[tuple[str, float]]):
 
         await poll_for_lock(
             try_set,
-            (lambda: self.client.publish(self.release_channel(upload_id), upload_id))
-            if ask_holder
+            (lambda: self.client.publish(self.release_channel(upload_id), ask.value))
+            if ask is not None
             else None,
             deadline=deadline,
             poll_interval=self.poll_interval,
@@ -158,9 +160,10 @@ class RedisLocker(SharedLocker[tuple[str, float]]):
                 continue
             if msg is None or msg.get("type") != "pmessage":
                 continue
-            held = self._held.get(str(msg["data"]))
+            upload_id = str(msg["channel"])[len(self.prefix) + len("release:") :]
+            held = self._held.get(upload_id)
             if held is not None:
-                _ask(held.on_release_request, held.upload_id)
+                _ask(held.on_release_request, held.upload_id, _kind(str(msg["data"])))
 
     async def close(self) -> None:
         """Release every lock still held, stop listening; the client stays open."""
@@ -174,6 +177,13 @@ class RedisLocker(SharedLocker[tuple[str, float]]):
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def _kind(text: str) -> Release:
+    try:
+        return Release(text)
+    except ValueError:
+        return Release.STOP  # an older server published the id: its only meaning was "stop"
 
 
 class _RedisHeld:
@@ -227,7 +237,7 @@ class _RedisHeld:
     def _give_up(self, why: str) -> None:
         self.lost = True
         log.warning("lease on %s %s; asking the holder to stop", self.upload_id, why)
-        _ask(self.on_release_request, self.upload_id)
+        _ask(self.on_release_request, self.upload_id, Release.STOP)
 
     def stop_renewing(self) -> None:
         """Stop the lease renewal (tests simulate a crashed holder with it)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -59,6 +60,7 @@ class UploadServer:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    max_open_files: int | None = None  # ulimit -n for the server process
 
     @property
     def url(self) -> str:
@@ -88,6 +90,7 @@ class UploadServer:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=self._limit_files if self.max_open_files else None,
         )
         log.close()
 
@@ -99,6 +102,10 @@ class UploadServer:
 
         wait_until(ready, timeout, f"upload server on port {self.port}")
         return self
+
+    def _limit_files(self) -> None:
+        assert self.max_open_files is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.max_open_files, self.max_open_files))
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""

@@ -18,7 +18,7 @@ from typing import Any
 
 from tuskit.persist.recovery import recover
 
-from . import tus
+from . import httpproto, tus
 from .asgi import Mount, UploadApp
 from .engine import Engine, EngineOptions, Inflight
 from .observe.logformat import configure_logging
@@ -36,6 +36,10 @@ def engine_options(settings: Settings) -> EngineOptions:
         max_size=settings.max_size or None,
         expire_after=settings.expire_after,
         lock_timeout=settings.lock_timeout,
+        stall_timeout=settings.stall_timeout,
+        idle_timeout=settings.idle_timeout,
+        max_metadata_size=settings.max_metadata_size,
+        max_concat_parts=settings.max_concat_parts,
     )
 
 
@@ -51,6 +55,11 @@ def mounts(settings: Settings) -> list[Mount]:
 
 
 def create_app(settings: Settings) -> UploadApp:
+    httpproto.configure(
+        httpproto.HttpLimits(
+            header_timeout=settings.header_timeout, max_header_size=settings.max_header_size
+        )
+    )
     inflight = Inflight()
     ops = Operations(settings)  # metrics, request logs, auth, hooks and events
 

@@ -13,21 +13,21 @@ errors), measured at ~6.7 us of a ~29 us HEAD. This class keeps only what is use
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .engine import Engine, RequestContext, current_request
 
-RoutingError = Callable[[int, str], Response]
-"""(status, message) -> the mount's answer to a 404 (no such path) or 405."""
+RoutingError = Callable[[Scope, Send, int, Sequence[str]], Awaitable[None]]
+"""(scope, send, status, allowed methods): the mount's answer to a 404 (no such path) or
+a 405, in its own error format (each generated server has `send_routing_error`)."""
 
 Bind = Callable[[Engine], Sequence[BaseRoute]]
 """Build the protocol's routes on the engine (called once the stores are open)."""
@@ -72,14 +72,9 @@ class _Mounted:
         try:
             await self.router(scope, receive, send)
         except HTTPException as exc:
-            response = self.mount.routing_error(exc.status_code, _message(exc))
-            for key, value in (exc.headers or {}).items():
-                response.headers[key] = value
-            await response(scope, receive, send)
-
-
-def _message(exc: HTTPException) -> str:
-    return "nothing at this URL" if exc.status_code == 404 else str(exc.detail)
+            allow = (exc.headers or {}).get("Allow", "")
+            methods = [m.strip() for m in allow.split(",") if m.strip()]
+            await self.mount.routing_error(scope, send, exc.status_code, methods)
 
 
 Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]

@@ -9,17 +9,71 @@
   parser made is handed to the application as it is, one `http.request` message per
   chunk, with the same flow control (reading pauses past `HIGH_WATER_LIMIT` buffered).
   Measured on 2 GiB of 64 MiB PATCHes: see docs/benchmark/report.md.
+- Limits (slowloris and memory): a connection that has not sent complete headers within
+  `header_timeout` is closed (so is one that never sends a byte); headers larger than
+  `max_header_size` in total are answered 431 as soon as they pass it, before the parser
+  buffers more; a transfer coding other than `chunked` is 501, and Transfer-Encoding on
+  HTTP/1.0 is 400 (a body must never be stored still encoded). Near the process's
+  descriptor limit a warning is logged.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import resource
+import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Any, cast
 
+import httptools
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-TRAILERS_KEY = "http.request.trailers"
+from tusgen.runtime import TRAILERS_EXTENSION as TRAILERS_KEY
+
+log = logging.getLogger("tuskit.upload.http")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    header_timeout: float = 30.0
+    """Seconds a connection may take to send complete request headers; 0: no limit."""
+    max_header_size: int = 64 * 1024
+    """Bytes of request line and headers together; 0: no limit."""
+
+
+_limits = HttpLimits()
+
+
+def configure(limits: HttpLimits) -> None:
+    """Set the limits for connections this process accepts from now on (the app factory
+    calls it; uvicorn builds the protocol class itself)."""
+    global _limits
+    _limits = limits
+
+
+class Rejected(Exception):
+    """A request refused before it reaches the app (answered and the connection closed)."""
+
+    _REASONS = {400: "Bad Request", 431: "Request Header Fields Too Large", 501: "Not Implemented"}
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def response(self) -> bytes:
+        body = json.dumps({"code": self.code, "message": self.message}).encode()
+        head = (
+            f"HTTP/1.1 {self.status} {self._REASONS[self.status]}\r\n"
+            "content-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        )
+        return head.encode("latin-1") + body
 
 
 class ChunkQueueCycle(RequestResponseCycle):
@@ -50,15 +104,119 @@ class ChunkQueueCycle(RequestResponseCycle):
         more = self.more_body or bool(self.chunks)
         return {"type": "http.request", "body": body, "more_body": more}
 
+    async def send(self, message: Any) -> None:
+        if message["type"] == "http.response.start" and self.more_body and not self.disconnected:
+            # Answered before the body ended (a refusal, an idle or stopped body): the
+            # rest of it would be read as the next request, so the connection ends here.
+            self.keep_alive = False
+        await super().send(message)
+
 
 class UploadHttpProtocol(HttpToolsProtocol):
-    _headers_done = False
+    _headers_done = True  # between requests: nothing being parsed
+    _header_bytes = 0
+    _header_timer: asyncio.TimerHandle | None = None
+
+    # -- limits --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_header_timer()  # a connection that never sends a byte is closed too
+        _watch_descriptors(len(self.connections))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_header_timer()
+        super().connection_lost(exc)
+
+    def _start_header_timer(self) -> None:
+        self._stop_header_timer()
+        if _limits.header_timeout > 0:
+            self._header_timer = self.loop.call_later(
+                _limits.header_timeout, self._headers_too_slow
+            )
+
+    def _stop_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a request is being served (keep-alive handles the idle time after)
+        if not self.transport.is_closing():
+            log.info("closing %s: no complete request headers in time", _peer(self.client))
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except Rejected as exc:
+            self._reject(exc)
+            return
+        except httptools.HttpParserError as exc:
+            if isinstance(exc.__context__, Rejected):  # raised in a parser callback
+                self._reject(exc.__context__)
+                return
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        if not self._headers_done:
+            # Still inside the headers: everything since the message began is header.
+            self._header_bytes += len(data)
+            limit = _limits.max_header_size
+            if limit and self._header_bytes > limit:
+                self._reject(_too_large(limit))
+
+    def _reject(self, exc: Rejected) -> None:
+        log.info("refused a request from %s: %d %s", _peer(self.client), exc.status, exc.message)
+        self._stop_header_timer()
+        if not self.transport.is_closing():
+            self.transport.write(exc.response())
+            self.transport.close()
 
     def on_message_begin(self) -> None:
         self._headers_done = False
+        self._header_bytes = 0
+        if self._header_timer is None:
+            self._start_header_timer()
         super().on_message_begin()
 
+    def on_url(self, url: bytes) -> None:
+        self._header_bytes += len(url)
+        super().on_url(url)
+
+    def _check_request(self) -> None:
+        """What the parser accepted but we must not: checked once the headers are in."""
+        limit = _limits.max_header_size
+        if limit and sum(len(k) + len(v) + 4 for k, v in self.headers) + len(self.url) > limit:
+            raise _too_large(limit)
+        codings = [v for k, v in self.headers if k == b"transfer-encoding"]
+        if not codings:
+            return
+        if self.parser.get_http_version() == "1.0":
+            raise Rejected(400, "bad_request", "Transfer-Encoding is not allowed in HTTP/1.0")
+        names = [c.strip().lower() for v in codings for c in v.split(b",") if c.strip()]
+        if names != [b"chunked"]:
+            shown = ", ".join(n.decode("latin-1") for n in names)
+            raise Rejected(
+                501,
+                "unsupported_transfer_coding",
+                f"transfer coding {shown!r} is not supported; send the body with chunked"
+                " only (or Content-Length)",
+            )
+
     def on_headers_complete(self) -> None:
+        self._stop_header_timer()
+        self._check_request()
         before = self.cycle
         super().on_headers_complete()
         self._headers_done = True
@@ -87,3 +245,32 @@ class UploadHttpProtocol(HttpToolsProtocol):
         extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
         trailers: list[tuple[bytes, bytes]] = extensions.setdefault(TRAILERS_KEY, [])
         trailers.append((name.lower(), value))
+
+
+def _too_large(limit: int) -> Rejected:
+    return Rejected(431, "headers_too_large", f"request headers pass {limit} bytes in total")
+
+
+def _peer(client: tuple[str, int] | None) -> str:
+    return f"{client[0]}:{client[1]}" if client else "a client"
+
+
+_last_warning = 0.0
+
+
+def _watch_descriptors(connections: int) -> None:
+    """Log (at most every 10 s) when open connections near the descriptor limit: past
+    it, new connections fail with no response and nothing else is logged."""
+    global _last_warning
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY or connections < soft * 0.8:
+        return
+    now = time.monotonic()
+    if now - _last_warning >= 10.0:
+        _last_warning = now
+        log.warning(
+            "%d connections open, near the limit of %d file descriptors (ulimit -n);"
+            " raise it or put a proxy with connection limits in front",
+            connections,
+            soft,
+        )

@@ -119,6 +119,32 @@ class Settings(BaseSettings):
     lock_timeout: Duration = Field(
         default=5.0, description="how long a request waits for a busy upload"
     )
+    stall_timeout: Duration = Field(
+        default=2.0,
+        description="a running PATCH that brought no bytes for this long may be taken over"
+        " by another; a healthy one is never interrupted (HEAD never interrupts)",
+    )
+    idle_timeout: Duration = Field(
+        default=60.0,
+        description="a request body that brings no bytes for this long is ended, keeping"
+        " what arrived (0 = never)",
+    )
+    header_timeout: Duration = Field(
+        default=30.0,
+        description="a connection that has not sent complete request headers in this"
+        " time is closed (0 = never)",
+    )
+    max_header_size: Size = Field(
+        default=64 * 1024,
+        description="largest request line + headers in total, answered 431 past it (0 = no limit)",
+    )
+    max_metadata_size: Size = Field(
+        default=16 * 1024,
+        description="largest upload metadata (keys and decoded values), answered 400 past it",
+    )
+    max_concat_parts: int = Field(
+        default=100, ge=1, description="most partial uploads one final upload may join"
+    )
     shutdown_timeout: Duration = Field(default=10.0, description="bound on graceful shutdown")
     workers: int = Field(default=1, ge=1, description="worker processes")
     io_threads: int = Field(

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from tusgen import runtime as rt
 from tusgen.runtime import ServiceError
@@ -16,18 +17,6 @@ class BadRequest(ServiceError):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> BadRequest:
-        return cls(message)
-
 
 class NotFound(ServiceError):
     """No upload with this id ever existed."""
@@ -35,36 +24,12 @@ class NotFound(ServiceError):
     status = 404
     code = "not_found"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> NotFound:
-        return cls(message)
-
 
 class Gone(ServiceError):
     """The upload was terminated or expired."""
 
     status = 410
     code = "gone"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> Gone:
-        return cls(message)
 
 
 class UnsupportedVersion(ServiceError):
@@ -83,8 +48,13 @@ class UnsupportedVersion(ServiceError):
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> UnsupportedVersion:
-        return cls(message, tus_version=rt.default_str(headers, "tus-version", "1.0.0"))
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> UnsupportedVersion:
+        return cls(
+            message,
+            tus_version=rt.default_str(headers, "tus-version", "1.0.0"),
+        )
 
 
 class Locked(ServiceError):
@@ -93,18 +63,6 @@ class Locked(ServiceError):
     status = 423
     code = "locked"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> Locked:
-        return cls(message)
-
 
 class Internal(ServiceError):
     """Unexpected server failure; nothing stored was lost."""
@@ -112,17 +70,31 @@ class Internal(ServiceError):
     status = 500
     code = "internal"
 
-    def __init__(self, message: str) -> None:
+
+class InsufficientStorage(ServiceError):
+    """The server's storage is full; nothing of this request was kept. Retry later."""
+
+    status = 507
+    code = "insufficient_storage"
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
+        self.retry_after = retry_after
 
     def header_items(self) -> list[tuple[str, str]]:
         _items: list[tuple[str, str]] = []
-
+        if self.retry_after is not None:
+            _items.append(("Retry-After", str(self.retry_after)))
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> Internal:
-        return cls(message)
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> InsufficientStorage:
+        return cls(
+            message,
+            retry_after=rt.optional_int(headers, "retry-after"),
+        )
 
 
 class Unavailable(ServiceError):
@@ -142,8 +114,13 @@ class Unavailable(ServiceError):
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> Unavailable:
-        return cls(message, retry_after=rt.optional_int(headers, "retry-after"))
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> Unavailable:
+        return cls(
+            message,
+            retry_after=rt.optional_int(headers, "retry-after"),
+        )
 
 
 class RequestTooLarge(ServiceError):
@@ -152,36 +129,12 @@ class RequestTooLarge(ServiceError):
     status = 413
     code = "request_too_large"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> RequestTooLarge:
-        return cls(message)
-
 
 class UnsupportedMediaType(ServiceError):
     """A body was sent without `application/offset+octet-stream`."""
 
     status = 415
     code = "unsupported_media_type"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> UnsupportedMediaType:
-        return cls(message)
 
 
 class ChecksumMismatch(ServiceError):
@@ -201,8 +154,13 @@ class ChecksumMismatch(ServiceError):
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> ChecksumMismatch:
-        return cls(message, upload_offset=rt.optional_int(headers, "upload-offset"))
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> ChecksumMismatch:
+        return cls(
+            message,
+            upload_offset=rt.optional_int(headers, "upload-offset"),
+        )
 
 
 class FinalUpload(ServiceError):
@@ -210,18 +168,6 @@ class FinalUpload(ServiceError):
 
     status = 403
     code = "final_upload"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> FinalUpload:
-        return cls(message)
 
 
 class OffsetMismatch(ServiceError):
@@ -240,8 +186,13 @@ class OffsetMismatch(ServiceError):
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> OffsetMismatch:
-        return cls(message, upload_offset=rt.required_int(headers, "upload-offset"))
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> OffsetMismatch:
+        return cls(
+            message,
+            upload_offset=rt.required_int(headers, "upload-offset"),
+        )
 
 
 class PreconditionFailed(ServiceError):
@@ -249,18 +200,6 @@ class PreconditionFailed(ServiceError):
 
     status = 412
     code = "precondition_failed"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> PreconditionFailed:
-        return cls(message)
 
 
 class RangeNotSatisfiable(ServiceError):
@@ -279,8 +218,13 @@ class RangeNotSatisfiable(ServiceError):
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> RangeNotSatisfiable:
-        return cls(message, content_range=rt.required_str(headers, "content-range"))
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> RangeNotSatisfiable:
+        return cls(
+            message,
+            content_range=rt.required_str(headers, "content-range"),
+        )
 
 
 class Incomplete(ServiceError):
@@ -300,5 +244,10 @@ class Incomplete(ServiceError):
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> Incomplete:
-        return cls(message, upload_offset=rt.optional_int(headers, "upload-offset"))
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> Incomplete:
+        return cls(
+            message,
+            upload_offset=rt.optional_int(headers, "upload-offset"),
+        )

@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from tusgen.runtime import BodyStream
+from tusgen.runtime import BodyStream, Trailers
 
 SERVICE_NAME = "tus"
 """The service's name in the design."""
@@ -141,6 +142,14 @@ class CreateResult(BaseModel):
     """`Upload-Expires` header: RFC 9110 date after which an unfinished upload may be removed."""
 
 
+@dataclass(frozen=True, eq=False)
+class CreateTrailers(Trailers):
+    """The declared trailers of a create body: each None until the body ended or when not sent."""
+
+    upload_checksum: str | None = None
+    """`Upload-Checksum` trailer: `algorithm base64digest` of this request's body."""
+
+
 class HeadPayload(BaseModel):
     """What the head method receives from the request."""
 
@@ -228,6 +237,14 @@ class PatchResult(BaseModel):
 
     upload_expires: str | None = None
     """`Upload-Expires` header: RFC 9110 date after which an unfinished upload may be removed."""
+
+
+@dataclass(frozen=True, eq=False)
+class PatchTrailers(Trailers):
+    """The declared trailers of a patch body: each None until the body ended or when not sent."""
+
+    upload_checksum: str | None = None
+    """`Upload-Checksum` trailer: `algorithm base64digest` of this request's body."""
 
 
 class DeletePayload(BaseModel):
@@ -332,7 +349,9 @@ class Service(Protocol):
         """Discovery on an upload URL."""
         ...
 
-    async def create(self, payload: CreatePayload, body: BodyStream) -> CreateResult:
+    async def create(
+        self, payload: CreatePayload, body: BodyStream[CreateTrailers]
+    ) -> CreateResult:
         """Create an upload (creation), optionally with its first bytes (creation-with-upload), a
         deferred length, or as a concatenation.
         """
@@ -342,7 +361,7 @@ class Service(Protocol):
         """Current offset and state of an upload."""
         ...
 
-    async def patch(self, payload: PatchPayload, body: BodyStream) -> PatchResult:
+    async def patch(self, payload: PatchPayload, body: BodyStream[PatchTrailers]) -> PatchResult:
         """Append bytes at `Upload-Offset`."""
         ...
 

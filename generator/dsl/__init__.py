@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from .api import API, Method, Service
-from .attributes import UNSET, Attribute, Field, Header, Param
+from .attributes import UNSET, Attribute, Field, Header, Param, Query
 from .location import Loc
-from .types import STREAM, Bool, Int64, ListOf, Object, Primitive, String, Type
+from .types import STREAM, Bool, Float64, Int64, ListOf, Object, Primitive, String, Type
 
 __all__ = [
     "API",
@@ -14,6 +14,7 @@ __all__ = [
     "Attribute",
     "Bool",
     "Field",
+    "Float64",
     "Header",
     "Int64",
     "ListOf",
@@ -22,6 +23,7 @@ __all__ = [
     "Object",
     "Param",
     "Primitive",
+    "Query",
     "Service",
     "String",
     "Type",

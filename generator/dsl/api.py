@@ -24,6 +24,10 @@ class ErrorDecl:
     headers: tuple[Any, ...]
     doc: str
     loc: Loc
+    fields: tuple[Any, ...] = ()
+    code: Any = None
+    problem_type: Any = None
+    title: Any = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,24 @@ class OverrideDecl:
     """`svc.method_override(header)`: a header naming the method to dispatch to."""
 
     header: Any
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class ErrorFormatDecl:
+    """`svc.error_format("tus" | "envelope" | "problem")`: the error body's shape."""
+
+    format: Any
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class JsonDecl:
+    """`svc.json(media_type, compress=..., threshold=...)`: how JSON bodies are answered."""
+
+    media_type: Any
+    compress: tuple[Any, ...]
+    threshold: Any
     loc: Loc
 
 
@@ -128,10 +150,31 @@ class Method(_Block):
         self.results.append(ResultDecl(status, tuple(headers), body, caller()))
 
     def error(
-        self, name: str, status: int, *, headers: Sequence[Attribute] = (), doc: str = ""
+        self,
+        name: str,
+        status: int,
+        *,
+        headers: Sequence[Attribute] = (),
+        fields: Sequence[Attribute] = (),
+        code: str | None = None,
+        problem_type: str | None = None,
+        title: str | None = None,
+        doc: str = "",
     ) -> None:
-        """An error only this method answers."""
-        self.errors.append(ErrorDecl(name, status, tuple(headers), doc, caller()))
+        """An error only this method answers (see `Service.error`)."""
+        self.errors.append(
+            ErrorDecl(
+                name,
+                status,
+                tuple(headers),
+                doc,
+                caller(),
+                tuple(fields),
+                code,
+                problem_type,
+                title,
+            )
+        )
 
 
 class Service(_Block):
@@ -147,6 +190,8 @@ class Service(_Block):
         self.errors: list[ErrorDecl] = []
         self.response_headers: list[ResponseHeaderDecl] = []
         self.overrides: list[OverrideDecl] = []
+        self.error_formats: list[ErrorFormatDecl] = []
+        self.json_decls: list[JsonDecl] = []
 
     def method(self, name: str, *, http: str, doc: str = "") -> Method:
         """Declare a method; `http` is `"VERB /path/{param}"` relative to the service path."""
@@ -155,10 +200,49 @@ class Service(_Block):
         return m
 
     def error(
-        self, name: str, status: int, *, headers: Sequence[Attribute] = (), doc: str = ""
+        self,
+        name: str,
+        status: int,
+        *,
+        headers: Sequence[Attribute] = (),
+        fields: Sequence[Attribute] = (),
+        code: str | None = None,
+        problem_type: str | None = None,
+        title: str | None = None,
+        doc: str = "",
     ) -> None:
-        """A service-wide error: any method may answer it."""
-        self.errors.append(ErrorDecl(name, status, tuple(headers), doc, caller()))
+        """A service-wide error: any method may answer it. `code` defaults to the name in
+        snake_case; `fields` are typed JSON body members (`Field`s) beside the headers;
+        `problem_type` and `title` are used by the `problem` error format."""
+        self.errors.append(
+            ErrorDecl(
+                name,
+                status,
+                tuple(headers),
+                doc,
+                caller(),
+                tuple(fields),
+                code,
+                problem_type,
+                title,
+            )
+        )
+
+    def error_format(self, format: str) -> None:
+        """The error body shape: `tus` (default, `{"code","message"}`), `envelope`
+        (`{"status":"error","error":{...}}`) or `problem` (RFC 9457 problem details)."""
+        self.error_formats.append(ErrorFormatDecl(format, caller()))
+
+    def json(
+        self,
+        media_type: str = "application/json",
+        *,
+        compress: Sequence[str] = (),
+        threshold: int = 860,
+    ) -> None:
+        """JSON answers: their exact `Content-Type`, and compression (`gzip`, `deflate`, in
+        order of preference) by `Accept-Encoding` for bodies of `threshold` bytes or more."""
+        self.json_decls.append(JsonDecl(media_type, tuple(compress), threshold, caller()))
 
     def response_header(self, attr: Attribute, *, skip: Iterable[str] = ()) -> None:
         """A `.const(...)` header written on every response of every method but `skip`."""

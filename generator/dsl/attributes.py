@@ -11,10 +11,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .. import names
 from .location import Loc, caller
 from .types import Type
 
-Kind = Literal["header", "param", "field"]
+Kind = Literal["header", "param", "query", "field"]
 
 
 class _Unset:
@@ -36,8 +37,8 @@ class Attribute:
     type: Type
     enum_values: tuple[Any, ...] | None = None
     pattern: str | None = None
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
     doc: str = ""
     example: Any = UNSET
     is_required: bool | None = None
@@ -45,12 +46,23 @@ class Attribute:
     const_value: Any = UNSET
     default_value: Any = UNSET
     field_name: str | None = None
+    nullable: bool = False
     loc: Loc = field(default_factory=caller, compare=False)
     refined_at: tuple[tuple[str, Loc], ...] = field(default=(), compare=False)
 
     def _refine(self, what: str, **changes: Any) -> Attribute:
         at = (*self.refined_at, (what, caller()))
         return dataclasses.replace(self, refined_at=at, loc=self.loc, **changes)
+
+    @property
+    def python_name(self) -> str:
+        """The generated field name: `.named(...)`, else derived from the wire name
+        (`Upload-Offset` -> `upload_offset`; JSON `missingChunks` -> `missing_chunks`)."""
+        if self.field_name is not None:
+            return self.field_name
+        if self.kind == "field":
+            return names.field_name(names.snake(self.name))
+        return names.field_name(self.name)
 
     def where(self, what: str) -> Loc:
         """The line of the latest refinement `what`, else of the declaration."""
@@ -99,11 +111,13 @@ def _make(
     type_: Type,
     enum: list[Any] | tuple[Any, ...] | None,
     pattern: str | None,
-    minimum: int | None,
-    maximum: int | None,
+    minimum: int | float | None,
+    maximum: int | float | None,
     doc: str,
     example: Any,
     required: bool | None,
+    default: Any = UNSET,
+    nullable: bool = False,
 ) -> Attribute:
     return Attribute(
         kind=kind,
@@ -116,6 +130,8 @@ def _make(
         doc=doc,
         example=example,
         is_required=required,
+        default_value=default,
+        nullable=nullable,
         loc=caller(),
     )
 
@@ -126,8 +142,8 @@ def Header(
     *,
     enum: list[Any] | tuple[Any, ...] | None = None,
     pattern: str | None = None,
-    minimum: int | None = None,
-    maximum: int | None = None,
+    minimum: int | float | None = None,
+    maximum: int | float | None = None,
     doc: str = "",
     example: Any = UNSET,
 ) -> Attribute:
@@ -141,8 +157,8 @@ def Param(
     *,
     enum: list[Any] | tuple[Any, ...] | None = None,
     pattern: str | None = None,
-    minimum: int | None = None,
-    maximum: int | None = None,
+    minimum: int | float | None = None,
+    maximum: int | float | None = None,
     doc: str = "",
     example: Any = UNSET,
 ) -> Attribute:
@@ -150,17 +166,49 @@ def Param(
     return _make("param", name, type, enum, pattern, minimum, maximum, doc, example, True)
 
 
+def Query(
+    name: str,
+    type: Type,
+    *,
+    enum: list[Any] | tuple[Any, ...] | None = None,
+    pattern: str | None = None,
+    minimum: int | float | None = None,
+    maximum: int | float | None = None,
+    default: Any = UNSET,
+    doc: str = "",
+    example: Any = UNSET,
+) -> Attribute:
+    """A query string parameter (`?limit=10`); optional unless `.required()`, and `default`
+    is used when it is absent. Unknown query parameters are ignored."""
+    return _make("query", name, type, enum, pattern, minimum, maximum, doc, example, None, default)
+
+
 def Field(
     name: str,
     type: Type,
     *,
     required: bool = True,
+    nullable: bool = False,
     enum: list[Any] | tuple[Any, ...] | None = None,
     pattern: str | None = None,
-    minimum: int | None = None,
-    maximum: int | None = None,
+    minimum: int | float | None = None,
+    maximum: int | float | None = None,
     doc: str = "",
     example: Any = UNSET,
 ) -> Attribute:
-    """A field of a JSON `Object`; required unless `required=False`."""
-    return _make("field", name, type, enum, pattern, minimum, maximum, doc, example, required)
+    """A field of a JSON `Object` (or an error's body member); required unless
+    `required=False`; `nullable=True` lets it be `null`. `name` is the JSON member name;
+    the Python name is derived (`missingChunks` -> `missing_chunks`) or `.named(...)`."""
+    return _make(
+        "field",
+        name,
+        type,
+        enum,
+        pattern,
+        minimum,
+        maximum,
+        doc,
+        example,
+        required,
+        nullable=nullable,
+    )

@@ -13,17 +13,21 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Primitive:
-    """A scalar type: `String`, `Int64` or `Bool`."""
+    """A scalar type: `String`, `Int64`, `Float64` or `Bool`."""
 
     name: str
 
     def __repr__(self) -> str:
-        return {"string": "String", "int64": "Int64", "bool": "Bool"}.get(self.name, self.name)
+        return {"string": "String", "int64": "Int64", "float64": "Float64", "bool": "Bool"}.get(
+            self.name, self.name
+        )
 
 
 String = Primitive("string")
 Int64 = Primitive("int64")
 Bool = Primitive("bool")
+Float64 = Primitive("float64")
+"""A finite decimal number (`1`, `0.5`, `2e3`); JSON `number`."""
 
 
 class _Stream:

@@ -115,3 +115,43 @@ def test_real_design_is_valid() -> None:
     from tuskit.design import build
 
     assert validate(build()) == []
+
+
+def test_query_float_nullable_and_error_members_reach_the_ir() -> None:
+    from tusgen import ir
+    from tusgen.dsl import API, Field, Float64, Int64, ListOf, Query
+
+    api = API("t")
+    with api.service("s") as svc:
+        svc.error_format("problem")
+        svc.json("application/json; charset=utf-8", compress=("gzip",), threshold=100)
+        svc.error(
+            "Mismatch",
+            409,
+            code="mismatching_offset",
+            problem_type="https://example.test/p",
+            fields=[Field("expected-offset", Int64), Field("missingChunks", ListOf(Int64))],
+        )
+        with svc.method("a", http="GET /a") as m:
+            m.payload(Query("limit", Int64, default=100), Query("wait", Float64, minimum=0))
+            m.result(200)
+    s = ir.build(api).services[0]
+    assert (s.error_format, s.json_media_type, s.compress, s.threshold) == (
+        "problem",
+        "application/json; charset=utf-8",
+        ("gzip",),
+        100,
+    )
+    e = s.errors[0]
+    assert (e.code, e.problem_type) == ("mismatching_offset", "https://example.test/p")
+    assert [(f.name, f.field) for f in e.fields] == [
+        ("expected-offset", "expected_offset"),
+        ("missingChunks", "missing_chunks"),
+    ]
+    limit, wait = s.methods[0].payload
+    assert (limit.location, limit.required, limit.default) == ("query", False, 100)
+    assert (wait.type.kind, wait.minimum) == ("float64", 0)
+    plain = API("u")
+    with plain.service("s") as svc:
+        svc.error("NotFound", 404)
+    assert ir.build(plain).services[0].errors[0].code == "not_found"

@@ -151,14 +151,22 @@ async def test_json_request_bodies(tiny: tuple[str, dict[str, Any]]) -> None:
     url, g = tiny
     async with httpx.AsyncClient(base_url=url) as h:
         ok = await h.post("/api/items", json={"name": "abc", "tags": ["x"]})
-        bad = await h.post("/api/items", content=b'{"tags": [1]}')
-        broken = await h.post("/api/items/", content=b"{not json")
+        json_type = {"Content-Type": "application/json"}
+        bad = await h.post("/api/items", content=b'{"tags": [1]}', headers=json_type)
+        broken = await h.post("/api/items/", content=b"{not json", headers=json_type)
+        untyped = await h.post("/api/items", content=b'{"name": "abc"}')
+        text = await h.post(
+            "/api/items", content=b'{"name": "abc"}', headers={"Content-Type": "text/plain"}
+        )
     assert ok.status_code == 201 and ok.json() == {"name": "abc", "tags": ["x"], "size": 3}
     assert "x-served-by" not in ok.headers  # skipped for make
     assert bad.status_code == 400
     names = [p["name"] for p in bad.json()["errors"]]
     assert names == ["name", "tags.0"] and bad.json()["errors"][0]["in"] == "body"
     assert broken.status_code == 400 and broken.json()["code"] == "bad_request"
+    # a JSON body must say it is JSON
+    assert untyped.status_code == text.status_code == 415
+    assert text.json()["code"] == "unsupported_media_type"
     client = g["client"].ItemsClient(url + "/api/items")
     made = await client.make(g["service"].MakePayload(), g["service"].Item(name="four"))
     assert made.body.size == 4

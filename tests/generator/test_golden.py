@@ -33,7 +33,7 @@ def compare(generated: Path, golden: Path) -> None:
     assert not differ, f"differ from {golden}: {differ} (TUSGEN_UPDATE_GOLDEN=1 to accept)"
 
 
-@pytest.mark.parametrize("name", ["tiny", "streams"])
+@pytest.mark.parametrize("name", ["tiny", "streams", "queues", "resumable"])
 def test_fixture_design_matches_golden_tree(name: str, tmp_path: Path) -> None:
     out = tmp_path / name
     generate(load_fixture(name).build(), out, command=fixture_command(name))

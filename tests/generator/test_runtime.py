@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -56,9 +57,23 @@ async def test_body_stream_reads_chunks_then_decodes_trailers() -> None:
         {"type": "http.request", "body": b"ab", "more_body": True},
         {"type": "http.request", "body": b"c", "more_body": False},
     )
-    body = rt.BodyStream(scope, receive, lambda h: {"sum": h["x-sum"]})
+    body = rt.BodyStream(scope, receive, lambda h: SumTrailers(total=h["x-sum"]), SumTrailers())
+    assert body.trailers.total is None  # nothing until the body ended
     assert [c async for c in body] == [b"ab", b"c"]
-    assert body.done and body.received == 3 and body.trailers == {"sum": "1"}
+    assert body.done and body.received == 3 and body.trailers.total == "1"
+
+
+@dataclass(frozen=True, eq=False)
+class SumTrailers(rt.Trailers):
+    total: str | None = None
+    other: str | None = None
+
+
+def test_trailers_are_typed_and_a_mapping_of_what_arrived() -> None:
+    t = SumTrailers(total="1")
+    assert t == {"total": "1"} and dict(t) == {"total": "1"} and len(t) == 1
+    assert t.get("total") == "1" and t.get("other") is None and "other" not in t
+    assert rt.NO_TRAILERS.get("anything") is None and dict(rt.NO_TRAILERS) == {}
 
 
 async def test_body_stream_raises_client_disconnect() -> None:
@@ -127,3 +142,98 @@ async def test_cors_preflight() -> None:
     bad = await run(cors(["https://b"]), "OPTIONS", ask)
     assert bad[0]["status"] == 400
     assert b"access-control-allow-origin" not in dict(bad[0]["headers"])
+
+
+@pytest.mark.parametrize(
+    ("accept", "size", "chosen"),
+    [
+        (None, 5000, None),
+        (b"gzip", 5000, "gzip"),
+        (b"gzip", 100, None),  # under the threshold
+        (b"deflate, gzip", 5000, "gzip"),  # ties: the server's order
+        (b"gzip;q=0.4, deflate;q=0.8", 5000, "deflate"),
+        (b"gzip;q=0, deflate;q=0", 5000, None),
+        (b"*", 5000, "gzip"),
+        (b"*;q=0, identity", 5000, None),
+        (b"gzip;q=0.5, identity;q=0.9", 5000, None),  # identity ranked higher
+        (b"gzip, identity;q=0", 100, "gzip"),  # identity refused: compress anyway
+        (b"br", 5000, None),
+    ],
+)
+def test_accepted_coding_honours_q_values(accept: bytes | None, size: int, chosen: str) -> None:
+    assert rt.accepted_coding(accept, ("gzip", "deflate"), size, 860) == chosen
+
+
+def test_parse_float_is_strict_and_finite() -> None:
+    assert rt.parse_float("2.5") == 2.5 and rt.parse_float("-1e3") == -1000.0
+    assert rt.parse_float("3") == 3.0
+    for bad in ("", " 1", "nan", "inf", "1_0", "0x10", "1.2.3"):
+        assert rt.parse_float(bad) is None, bad
+
+
+def test_query_params_percent_decode_and_first_wins() -> None:
+    scope = {"query_string": b"a=1&b=x%20y%2Fz&a=2&c&d=%C3%A9+e"}
+    assert rt.query_params(scope) == {"a": "1", "b": "x y/z", "c": "", "d": "é e"}
+    assert rt.query_params({"query_string": b""}) == {}
+
+
+async def test_inform_sends_only_when_the_server_offers_it() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    plain = rt.BodyStream({"type": "http", "headers": []}, feed(), send=send)
+    assert await plain.inform(104, [("Location", "/u/1")]) is False and sent == []
+    scope = {"type": "http", "headers": [], "extensions": {rt.INFORMATIONAL_EXTENSION: {}}}
+    offered = rt.BodyStream(scope, feed(), send=send)
+    assert await offered.inform(104, [("Upload-Offset", "0")]) is True
+    assert sent == [
+        {
+            "type": "http.response.informational",
+            "status": 104,
+            "headers": [(b"upload-offset", b"0")],
+        }
+    ]
+    with pytest.raises(ValueError):
+        await offered.inform(200)
+
+
+class Mismatch(rt.ServiceError):
+    status = 409
+    code = "mismatch"
+    problem_type = "https://example.test/mismatch"
+
+    def body_members(self) -> dict[str, Any]:
+        return {"expected-offset": 5}
+
+
+def test_error_formats() -> None:
+    exc = Mismatch("no")
+    assert rt.TUS.body(exc) == {"code": "mismatch", "message": "no", "expected-offset": 5}
+    assert rt.ENVELOPE.body(exc) == {
+        "status": "error",
+        "error": {"code": "mismatch", "message": "no"},
+        "expected-offset": 5,
+    }
+    assert rt.PROBLEM.body(exc) == {
+        "type": "https://example.test/mismatch",
+        "title": "mismatch",
+        "status": 409,
+        "detail": "no",
+        "code": "mismatch",
+        "expected-offset": 5,
+    }
+    assert rt.PROBLEM.read(rt.PROBLEM.body(exc)) == ("no", "mismatch", exc.problem_type)
+    assert rt.ENVELOPE.read(rt.ENVELOPE.body(exc)) == ("no", "mismatch", None)
+
+
+def test_int_problem_says_what_is_wrong() -> None:
+    from tusgen.runtime import int_problem, parse_int
+
+    assert parse_int(" 10\t") == 10  # optional whitespace on either side is not the value
+    assert [parse_int(v) for v in ("-0", "00", "+1", "1_0", "9223372036854775808")] == [None] * 5
+    assert int_problem("abc", 0) == "must be an integer >= 0"
+    assert "leading zeros" in int_problem("007", 0)
+    assert "too large" in int_problem("99999999999999999999", 0)
+    assert int_problem("2000", 1, 1000) == "must be an integer between 1 and 1000"

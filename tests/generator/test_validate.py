@@ -197,3 +197,42 @@ def test_generate_reports_every_problem_at_once(tmp_path: object) -> None:
         generate(api, str(tmp_path))
     assert len(info.value.problems) == 2
     assert "path param {x}" in str(info.value) and "result status 99" in str(info.value)
+
+
+def test_service_formats_json_and_error_members_are_checked() -> None:
+    from tusgen.dsl import Field, ListOf, Query
+
+    api = API("t")
+    with api.service("s") as svc:
+        svc.error_format("xml")
+        l_format = here() - 1
+        svc.json("json", compress=("br",), threshold=-1)
+        l_json = here() - 1
+        svc.error("Bad", 400, fields=[Field("message", String)], code="")
+        l_error = here() - 1
+        with svc.method("a", http="GET /a") as m:
+            m.payload(Query("bad name", Int64), Query("n", Int64, minimum=0.5))
+            l_query = here() - 1
+            m.result(200)
+    found = messages(api)
+    expected = [
+        (l_format, "error_format 'xml' must be one of tus, envelope, problem"),
+        (l_json, "media_type 'json' is not a media type"),
+        (l_json, "unknown coding 'br'"),
+        (l_json, "threshold -1 must be an int >= 0"),
+        (l_error, "field name 'message' is taken"),
+        (l_error, "body member 'message' is reserved"),
+        (l_error, "code must be a non-empty string"),
+        (l_query, "query param 'bad name' must be letters"),
+        (l_query, "n: minimum needs an Int64 and an int bound"),
+    ]
+    for line, text in expected:
+        at(line, text, next((f for f in found if text in f), f"missing: {text}"))
+    assert len(found) == 9, found
+    ok = API("t")
+    with ok.service("s") as svc:
+        svc.error("Missing", 409, fields=[Field("missingChunks", ListOf(Int64))])
+        with svc.method("a", http="GET /a") as m:
+            m.payload(Query("wait", Int64, default=3))
+            m.result(200)
+    assert messages(ok) == []

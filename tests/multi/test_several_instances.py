@@ -51,6 +51,8 @@ STALL_HEAD_STEP = 9  # ... for a HEAD
 KILL_SENT = 9 * MiB  # body bytes sent before the kill (more than one 5 MiB part)
 STALL_SENT = 7 * MiB  # body bytes sent before the stall
 LET_GO_WITHIN = 4.0  # seconds; the lock timeout is 5 s, so a missed release shows
+STALL_QUIET = 2.5  # seconds without bytes: past the default --stall-timeout (2 s), so the
+# PATCH counts as stalled; a healthy one is never interrupted (tests/tus/test_interrupt.py)
 
 
 def _id(url: str) -> str:
@@ -126,8 +128,20 @@ def _stall(server: UploadServer, upload_id: str, src: Path, offset: int) -> RawP
     end = min(offset + CHUNK, SIZE)
     raw = RawPatch(server, upload_id, offset, end - offset)
     raw.send(read_range(src, offset, offset + STALL_SENT))
-    time.sleep(1.0)  # the server has read what was sent; the body now stalls
+    time.sleep(STALL_QUIET)  # the server has read what was sent; the body now stalls
     return raw
+
+
+def _head_until_moved(url: str, offset: int, within: float) -> int:
+    """HEAD asks a stalled PATCH on another instance to record what it received; the
+    answer may come before that instance has finished recording (it waits briefly for a
+    process it cannot see), so a client polls, as it polls progress anyway."""
+    deadline = time.monotonic() + within
+    new = head_offset(url)
+    while new == offset and time.monotonic() < deadline:
+        time.sleep(0.1)
+        new = head_offset(url)
+    return new
 
 
 def _check_let_go(
@@ -205,7 +219,7 @@ def test_200mib_rotating_kill9_stale_patch_and_termination(
             if step == STALL_HEAD_STEP:
                 raw = _stall(here, upload_id, src, offset)
                 t = time.monotonic()
-                new = head_offset(nxt.url + upload_id)
+                new = _head_until_moved(nxt.url + upload_id, offset, LET_GO_WITHIN)
                 took = time.monotonic() - t
                 _check_let_go(cluster, raw, here, offset, new, took, "HEAD", notes)
                 offset = _patch_ok(cluster, client, nxt, upload_id, src, new)

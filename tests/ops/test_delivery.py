@@ -17,6 +17,8 @@ from .services import state_args
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 
 POSTS = ("--hooks-enabled-events", "post-create,post-finish", "--outbox-max-backoff", "1s")
+# With a 1 s hook timeout, entries a killed server had claimed are free again after 10 s.
+FAST = ("--hooks-http-timeout", "1s")
 
 
 def delivered(receiver: Receiver) -> dict[str, tuple[str, str]]:
@@ -49,16 +51,17 @@ def test_kill9_between_finish_and_delivery(
     make_server: MakeServer, receiver: Receiver, state: str, tmp_path: object
 ) -> None:
     with state_args(state) as args:
-        first = make_server("--hooks-http", receiver.url, *POSTS, *args)
+        first = make_server("--hooks-http", receiver.url, *POSTS, *FAST, *args)
         receiver.stop()
         urls = [upload(first.url, bytes([n]) * 100) for n in range(3)]
         first.kill9()
         assert receiver.hits == []
         receiver.start()
-        second = make_server("--hooks-http", receiver.url, *POSTS, *args, data_dir=first.data_dir)
-        for _ in range(2):
-            receiver.wait_for("post-finish", 3, timeout=20)
-            receiver.wait_for("post-create", 3, timeout=5)
+        second = make_server(
+            "--hooks-http", receiver.url, *POSTS, *FAST, *args, data_dir=first.data_dir
+        )
+        receiver.wait_for("post-finish", 3, timeout=40)
+        receiver.wait_for("post-create", 3, timeout=5)
         ids = {u.rsplit("/", 1)[-1] for u in urls}
         expected = {(t, i) for t in ("post-create", "post-finish") for i in ids}
         events = delivered(receiver)

@@ -13,7 +13,7 @@ import contextlib
 import sys
 
 from tuskit.persist.locks import FileLocker
-from tuskit.persist.protocols import LockTimeout
+from tuskit.persist.protocols import LockTimeout, Release
 
 
 def say(line: str) -> None:
@@ -24,8 +24,8 @@ async def main(data_dir: str, upload_id: str, mode: str, seconds: float) -> None
     locker = FileLocker(data_dir, poll_interval=0.02)
     asked = asyncio.Event()
 
-    def on_release() -> None:
-        say("asked")
+    def on_release(kind: Release) -> None:
+        say(f"asked:{kind.value}")
         asked.set()
 
     if mode == "try":

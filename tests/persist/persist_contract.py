@@ -25,6 +25,7 @@ from tuskit.persist.protocols import (
     Locker,
     LockTimeout,
     MetadataStore,
+    Release,
     StoreError,
     Terminator,
     UploadExists,
@@ -354,31 +355,31 @@ class LockerContract:
 
     async def test_lock_is_exclusive_and_released(self, locker: Locker) -> None:
         uid = new_id("lock")
-        held = await locker.acquire(uid, timeout=1, on_release_request=lambda: None)
+        held = await locker.acquire(uid, timeout=1, on_release_request=lambda _: None)
         with pytest.raises(LockTimeout):
-            await locker.acquire(uid, timeout=0.2, on_release_request=lambda: None)
+            await locker.acquire(uid, timeout=0.2, on_release_request=lambda _: None)
         await held.release()
-        again = await locker.acquire(uid, timeout=1, on_release_request=lambda: None)
+        again = await locker.acquire(uid, timeout=1, on_release_request=lambda _: None)
         await again.release()
         await again.release()  # idempotent
 
     async def test_a_held_lock_knows_it_is_held(self, locker: Locker) -> None:
         """The fence the service checks before recording an offset."""
-        held = await locker.acquire(new_id("lock"), timeout=1, on_release_request=lambda: None)
+        held = await locker.acquire(new_id("lock"), timeout=1, on_release_request=lambda _: None)
         assert held.still_held()
         await held.release()
         assert not held.still_held()
 
     async def test_different_ids_do_not_block(self, locker: Locker) -> None:
-        a = await locker.acquire(new_id("lock"), timeout=1, on_release_request=lambda: None)
-        b = await locker.acquire(new_id("lock"), timeout=0.1, on_release_request=lambda: None)
+        a = await locker.acquire(new_id("lock"), timeout=1, on_release_request=lambda _: None)
+        b = await locker.acquire(new_id("lock"), timeout=0.1, on_release_request=lambda _: None)
         await a.release()
         await b.release()
 
     async def test_release_request_reaches_holder_who_lets_go(self, locker: Locker) -> None:
         uid = new_id("lock")
         asked = asyncio.Event()
-        held = await locker.acquire(uid, timeout=1, on_release_request=asked.set)
+        held = await locker.acquire(uid, timeout=1, on_release_request=lambda _: asked.set())
 
         async def holder() -> None:  # a PATCH that stops when asked, saves, lets go
             await asked.wait()
@@ -386,36 +387,58 @@ class LockerContract:
 
         task = asyncio.create_task(holder())
         start = time.monotonic()
-        second = await locker.acquire(uid, timeout=3, on_release_request=lambda: None)
+        second = await locker.acquire(uid, timeout=3, on_release_request=lambda _: None)
         assert asked.is_set()
         assert time.monotonic() - start < 2
         await second.release()
         await task
 
+    @pytest.mark.parametrize("kind", list(Release))
+    async def test_the_release_kind_reaches_the_holder_unchanged(
+        self, locker: Locker, kind: Release
+    ) -> None:
+        """Every locker carries why the waiter asks (stop, supersede, if-stalled): the
+        holder decides what to honour, so the rule is the same on every locker."""
+        uid = new_id("lock")
+        heard: list[Release] = []
+        got = asyncio.Event()
+
+        def on_release(k: Release) -> None:
+            heard.append(k)
+            got.set()
+
+        held = await locker.acquire(uid, timeout=1, on_release_request=on_release)
+
+        async def holder() -> None:
+            await got.wait()
+            await held.release()
+
+        task = asyncio.create_task(holder())
+        second = await locker.acquire(uid, timeout=3, on_release_request=lambda _: None, ask=kind)
+        await second.release()
+        await task
+        assert heard and set(heard) == {kind}
+
     async def test_background_waiter_never_asks_the_holder(self, locker: Locker) -> None:
         """Recovery and expiry wait for a running PATCH; they must not interrupt it."""
         uid = new_id("lock")
         asked: list[int] = []
-        held = await locker.acquire(uid, timeout=1, on_release_request=lambda: asked.append(1))
+        held = await locker.acquire(uid, timeout=1, on_release_request=lambda _: asked.append(1))
         with pytest.raises(LockTimeout):
-            await locker.acquire(
-                uid, timeout=0.4, on_release_request=lambda: None, ask_holder=False
-            )
+            await locker.acquire(uid, timeout=0.4, on_release_request=lambda _: None, ask=None)
         await asyncio.sleep(0.2)  # a release request in flight would have arrived by now
         assert asked == []
         await held.release()
-        again = await locker.acquire(
-            uid, timeout=1, on_release_request=lambda: None, ask_holder=False
-        )
+        again = await locker.acquire(uid, timeout=1, on_release_request=lambda _: None, ask=None)
         await again.release()
 
     async def test_timeout_when_holder_ignores_request(self, locker: Locker) -> None:
         uid = new_id("lock")
         calls: list[int] = []
-        held = await locker.acquire(uid, timeout=1, on_release_request=lambda: calls.append(1))
+        held = await locker.acquire(uid, timeout=1, on_release_request=lambda _: calls.append(1))
         start = time.monotonic()
         with pytest.raises(LockTimeout):
-            await locker.acquire(uid, timeout=0.3, on_release_request=lambda: None)
+            await locker.acquire(uid, timeout=0.3, on_release_request=lambda _: None)
         waited = time.monotonic() - start
         assert 0.25 <= waited < 2
         assert calls, "the holder was never asked to release"
@@ -428,7 +451,7 @@ class LockerContract:
 
         async def worker() -> None:
             nonlocal inside, peak
-            held = await locker.acquire(uid, timeout=5, on_release_request=lambda: None)
+            held = await locker.acquire(uid, timeout=5, on_release_request=lambda _: None)
             inside += 1
             peak = max(peak, inside)
             await asyncio.sleep(0.01)

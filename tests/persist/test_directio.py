@@ -197,3 +197,29 @@ async def test_a_stop_during_the_head_read_leaves_acknowledged_bytes_alone(
     # The pool is whole again and the next resumed body lands where it should.
     info = await append(store, info.replace(offset=offset), [body])
     assert (tmp_path / "b").read_bytes() == stored + body
+
+
+async def test_a_checkpoint_makes_the_written_prefix_durable_and_discard_keeps_it(
+    tmp_path: Path,
+) -> None:
+    """Checkpointing (issue 15, item 3): mid-body, the bytes handed to direct writes so far
+    are synced and become the writer's new floor; a discard afterwards cuts back only to
+    there, and the commit still takes everything."""
+    store = small_store(tmp_path)
+    info = await append(store, UploadInfo(id="cp", length=None), [b"h" * 1000])
+    writer = await store.open_writer(info)
+    first = os.urandom(9 * BLOCK + 5)
+    await writer.write(first)
+    end = await writer.checkpoint()
+    assert 1000 < end <= 1000 + len(first) and end % BLOCK == 0  # direct: whole buffers
+    await writer.write(os.urandom(3 * BLOCK))
+    await writer.discard()
+    stored = (tmp_path / "cp").read_bytes()
+    assert stored == (b"h" * 1000 + first)[:end]
+    buffered = small_store(tmp_path / "b", direct_buffers=0)
+    info = await append(buffered, UploadInfo(id="cp", length=None), [b"x" * 10])
+    writer = await buffered.open_writer(info)
+    await writer.write(b"y" * 5000)
+    assert await writer.checkpoint() == 5010  # buffered: everything written
+    await writer.write(b"z")
+    assert await writer.commit() == 5011

@@ -60,9 +60,9 @@ class TestFileLocker(LockerContract):
         assert await child.line() == "held"
         locker = FileLocker(tmp_path, poll_interval=0.02)
         start = time.monotonic()
-        held = await locker.acquire(uid, timeout=5, on_release_request=lambda: None)
+        held = await locker.acquire(uid, timeout=5, on_release_request=lambda _: None)
         assert time.monotonic() - start < 4  # released on request, not after 20 s
-        assert await child.finish() == ["asked", "released"]
+        assert await child.finish() == ["asked:stop", "released"]
         await held.release()
         assert not list((tmp_path / ".locks").iterdir())  # no lock or request files left
 
@@ -72,10 +72,10 @@ class TestFileLocker(LockerContract):
         assert await child.line() == "held"
         locker = FileLocker(tmp_path, poll_interval=0.02)
         with pytest.raises(LockTimeout):
-            await locker.acquire(uid, timeout=0.4, on_release_request=lambda: None)
-        assert await child.line() == "asked"
+            await locker.acquire(uid, timeout=0.4, on_release_request=lambda _: None)
+        assert await child.line() == "asked:stop"
         # Once the holder lets go the lock is free again.
-        held = await locker.acquire(uid, timeout=5, on_release_request=lambda: None)
+        held = await locker.acquire(uid, timeout=5, on_release_request=lambda _: None)
         assert "released" in await child.finish()
         await held.release()
 
@@ -83,7 +83,7 @@ class TestFileLocker(LockerContract):
         uid = new_id("x")
         asked = asyncio.Event()
         locker = FileLocker(tmp_path, poll_interval=0.02)
-        held = await locker.acquire(uid, timeout=1, on_release_request=asked.set)
+        held = await locker.acquire(uid, timeout=1, on_release_request=lambda _: asked.set())
         child = await Child.start(tmp_path, uid, "try", 0.5)
         assert await child.finish() == ["timeout"]
         assert asked.is_set(), "the waiting process's release request never arrived"
@@ -94,4 +94,4 @@ class TestFileLocker(LockerContract):
     async def test_unsafe_ids_rejected(self, locker: FileLocker) -> None:
         for bad in ("../x", "/etc/passwd", "a/b", "a\x00b"):
             with pytest.raises(ValueError):
-                await locker.acquire(bad, timeout=0.1, on_release_request=lambda: None)
+                await locker.acquire(bad, timeout=0.1, on_release_request=lambda _: None)

@@ -79,7 +79,7 @@ async def test_recovery_skips_uploads_locked_elsewhere(tmp_path: Path) -> None:
         await new(c, "busy", b"abc")
         with (tmp_path / "busy").open("ab") as f:
             f.write(b"in-flight")  # a live PATCH's flushed bytes
-        held = await c.locker.acquire("busy", timeout=1, on_release_request=lambda: None)
+        held = await c.locker.acquire("busy", timeout=1, on_release_request=lambda _: None)
         report = await recover(c, now=NOW, lock_timeout=0.1)
         assert report.busy == ["busy"] and report.truncated == []
         assert (tmp_path / "busy").read_bytes() == b"abcin-flight"

@@ -112,16 +112,16 @@ class TestPostgresLocker(LockerContract):
         uid = new_id("crash")
         a, b = await _locker(pg_schema), await _locker(pg_schema)
         told = asyncio.Event()
-        held = await a.acquire(uid, timeout=1, on_release_request=told.set)
+        held = await a.acquire(uid, timeout=1, on_release_request=lambda _: told.set())
         with pytest.raises(LockTimeout):
-            await b.acquire(uid, timeout=0.2, on_release_request=lambda: None)
+            await b.acquire(uid, timeout=0.2, on_release_request=lambda _: None)
         told.clear()
         # The holder's session dies (instance crash, network cut): the server frees it.
         admin = await asyncpg.connect(DSN)
         await admin.execute("SELECT pg_terminate_backend($1)", held.backend_pid)  # type: ignore[attr-defined]
         await admin.close()
         start = time.monotonic()
-        got = await b.acquire(uid, timeout=5, on_release_request=lambda: None)
+        got = await b.acquire(uid, timeout=5, on_release_request=lambda _: None)
         assert time.monotonic() - start < 2
         await asyncio.wait_for(told.wait(), 2)  # the old holder was told it lost the lock
         assert not held.still_held()  # and is fenced: it records nothing more
@@ -134,7 +134,7 @@ class TestPostgresLocker(LockerContract):
         uid = new_id("x")
         a, b = await _locker(pg_schema), await _locker(pg_schema)
         asked = asyncio.Event()
-        held = await a.acquire(uid, timeout=1, on_release_request=asked.set)
+        held = await a.acquire(uid, timeout=1, on_release_request=lambda _: asked.set())
 
         async def holder() -> None:
             await asked.wait()
@@ -142,12 +142,12 @@ class TestPostgresLocker(LockerContract):
 
         task = asyncio.create_task(holder())
         start = time.monotonic()
-        got = await b.acquire(uid, timeout=4, on_release_request=lambda: None)
+        got = await b.acquire(uid, timeout=4, on_release_request=lambda _: None)
         assert time.monotonic() - start < 2
         await got.release()
         await task
         # Released cleanly: a third session can take it at once.
-        again = await a.acquire(uid, timeout=0.5, on_release_request=lambda: None)
+        again = await a.acquire(uid, timeout=0.5, on_release_request=lambda _: None)
         await again.release()
         await a.close()
         await b.close()
@@ -156,8 +156,8 @@ class TestPostgresLocker(LockerContract):
         a = await _locker(pg_schema)
         b = await _locker(pg_schema + "_other")
         assert a.lock_key("same") != b.lock_key("same")
-        h1 = await a.acquire("same", timeout=1, on_release_request=lambda: None)
-        h2 = await b.acquire("same", timeout=0.2, on_release_request=lambda: None)
+        h1 = await a.acquire("same", timeout=1, on_release_request=lambda _: None)
+        h2 = await b.acquire("same", timeout=0.2, on_release_request=lambda _: None)
         await h1.release()
         await h2.release()
         await a.close()
@@ -171,7 +171,7 @@ async def test_busy_sees_holders_of_other_instances(pg_schema: str) -> None:
     positive = next(u for u in candidates if a.lock_key(u) >= 0)
     for uid in (negative, positive):  # pg_locks splits the bigint into two oids
         assert not await b.busy(uid)
-        held = await a.acquire(uid, timeout=1, on_release_request=lambda: None)
+        held = await a.acquire(uid, timeout=1, on_release_request=lambda _: None)
         assert await b.busy(uid) and await a.busy(uid)
         await held.release()
         assert not await b.busy(uid)

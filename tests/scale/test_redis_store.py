@@ -103,11 +103,11 @@ class TestRedisLocker(LockerContract):
     async def test_lease_of_a_crashed_holder_runs_out(self, redis_prefix: str) -> None:
         uid = new_id("lease")
         crashed = RedisLocker(_client(), redis_prefix, lease=0.6, poll_interval=0.02)
-        held = await crashed.acquire(uid, timeout=1, on_release_request=lambda: None)
+        held = await crashed.acquire(uid, timeout=1, on_release_request=lambda _: None)
         held.stop_renewing()  # type: ignore[attr-defined]  # the process "died" here
         other = RedisLocker(_client(), redis_prefix, lease=2.0, poll_interval=0.02)
         start = time.monotonic()
-        got = await other.acquire(uid, timeout=5, on_release_request=lambda: None)
+        got = await other.acquire(uid, timeout=5, on_release_request=lambda _: None)
         waited = time.monotonic() - start
         assert 0.2 < waited < 2.0
         await got.release()
@@ -125,7 +125,7 @@ class TestRedisLocker(LockerContract):
         uid = new_id("fence")
         asked: list[int] = []
         a = RedisLocker(_client(), redis_prefix, lease=0.6, poll_interval=0.02)
-        held = await a.acquire(uid, timeout=1, on_release_request=lambda: asked.append(1))
+        held = await a.acquire(uid, timeout=1, on_release_request=lambda _: asked.append(1))
         assert held.still_held()
         held.stop_renewing()  # type: ignore[attr-defined]
         await asyncio.sleep(0.6 * 0.85)  # inside the lease, past the safety margin
@@ -141,7 +141,7 @@ class TestRedisLocker(LockerContract):
         uid = new_id("fence")
         asked = asyncio.Event()
         a = RedisLocker(_client(), redis_prefix, lease=0.3, poll_interval=0.02)
-        held = await a.acquire(uid, timeout=1, on_release_request=asked.set)
+        held = await a.acquire(uid, timeout=1, on_release_request=lambda _: asked.set())
         await a.client.delete(a.lock_key(uid))  # the lease is gone (expired, or stolen)
         await asyncio.wait_for(asked.wait(), timeout=2)  # the next renewal notices
         assert not held.still_held()
@@ -153,11 +153,11 @@ class TestRedisLocker(LockerContract):
         uid = new_id("lease")
         a = RedisLocker(_client(), redis_prefix, lease=0.3, poll_interval=0.02)
         b = RedisLocker(_client(), redis_prefix, lease=0.3, poll_interval=0.02)
-        held = await a.acquire(uid, timeout=1, on_release_request=lambda: None)
+        held = await a.acquire(uid, timeout=1, on_release_request=lambda _: None)
         with pytest.raises(LockTimeout):
-            await b.acquire(uid, timeout=1.0, on_release_request=lambda: None)  # > 3 leases
+            await b.acquire(uid, timeout=1.0, on_release_request=lambda _: None)  # > 3 leases
         await held.release()
-        again = await b.acquire(uid, timeout=1, on_release_request=lambda: None)
+        again = await b.acquire(uid, timeout=1, on_release_request=lambda _: None)
         await again.release()
         for lk in (a, b):
             await lk.close()
@@ -168,7 +168,7 @@ class TestRedisLocker(LockerContract):
         a = RedisLocker(_client(), redis_prefix, lease=5.0, poll_interval=0.02)
         b = RedisLocker(_client(), redis_prefix, lease=5.0, poll_interval=0.02)
         asked = asyncio.Event()
-        held = await a.acquire(uid, timeout=1, on_release_request=asked.set)
+        held = await a.acquire(uid, timeout=1, on_release_request=lambda _: asked.set())
 
         async def holder() -> None:
             await asked.wait()
@@ -176,7 +176,7 @@ class TestRedisLocker(LockerContract):
 
         task = asyncio.create_task(holder())
         start = time.monotonic()
-        got = await b.acquire(uid, timeout=4, on_release_request=lambda: None)
+        got = await b.acquire(uid, timeout=4, on_release_request=lambda _: None)
         assert time.monotonic() - start < 2  # on request, not after the 5 s lease
         await got.release()
         await task
@@ -189,9 +189,9 @@ class TestRedisLocker(LockerContract):
         a = RedisLocker(_client(), redis_prefix, lease=5.0, poll_interval=0.02)
         b = RedisLocker(_client(), redis_prefix, lease=5.0, poll_interval=0.02)
         calls: list[int] = []
-        held = await a.acquire(uid, timeout=1, on_release_request=lambda: calls.append(1))
+        held = await a.acquire(uid, timeout=1, on_release_request=lambda _: calls.append(1))
         with pytest.raises(LockTimeout):
-            await b.acquire(uid, timeout=0.6, on_release_request=lambda: None)
+            await b.acquire(uid, timeout=0.6, on_release_request=lambda _: None)
         assert len(calls) >= 2  # asked again while waiting
         await held.release()
         for lk in (a, b):
@@ -204,7 +204,7 @@ async def test_busy_sees_holders_of_other_instances(redis_prefix: str) -> None:
     b = RedisLocker(_client(), redis_prefix, poll_interval=0.02)
     uid = new_id("busy")
     assert not await b.busy(uid)
-    held = await a.acquire(uid, timeout=1, on_release_request=lambda: None)
+    held = await a.acquire(uid, timeout=1, on_release_request=lambda _: None)
     assert await b.busy(uid) and await a.busy(uid)
     await held.release()
     assert not await b.busy(uid)

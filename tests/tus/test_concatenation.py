@@ -178,3 +178,14 @@ def test_final_of_deferred_length_partial(http: httpx.Client) -> None:
         time.sleep(0.05)
     assert head.headers["Upload-Offset"] == head.headers["Upload-Length"] == "6"
     assert http.get(url).content == b"abcdef"
+
+
+def test_partials_named_by_another_host_are_refused(http: httpx.Client) -> None:
+    """Only this server's own upload URLs (or relative paths) may be joined."""
+    url = create(http, 1, **{"Upload-Concat": "partial"})
+    upload_id = url.rsplit("/", 1)[1]
+    for foreign in (f"http://evil.example/files/{upload_id}", f"//evil.example/files/{upload_id}"):
+        r = http.post("", headers={**TUS, "Upload-Concat": f"final;{foreign}"})
+        assert r.status_code == 400, (foreign, r.status_code, r.text)
+    r = http.post("", headers={**TUS, "Upload-Concat": f"final;/files/{upload_id}"})
+    assert r.status_code == 201, r.text

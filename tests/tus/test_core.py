@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client as http_client
 import secrets
+import socket
 
 import httpx
 import pytest
@@ -314,3 +316,55 @@ def test_400_on_creation_lists_every_problem(http: httpx.Client) -> None:
     body = assert_json_error(r, 400)
     text = r.text.lower()
     assert "upload-length" in text and "upload-defer-length" in text, body
+
+
+def test_a_path_no_route_claims_is_404_in_the_tus_format(http: httpx.Client) -> None:
+    """Routing errors of the outer app speak the mounted service's format and carry its
+    constant headers (tus: `Tus-Resumable` on every response but OPTIONS)."""
+    r = http.get("some/deeper/path", headers=TUS)
+    assert_json_error(r, 404)
+    assert r.headers.get("Tus-Resumable") == "1.0.0"
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("-0", "leading zeros"),
+        ("00", "leading zeros"),
+        ("+5", "must be an integer >= 0"),
+        ("1_0", "must be an integer >= 0"),
+        ("99999999999999999999", "too large"),
+        ("-3", ">= 0"),
+    ],
+)
+def test_integers_are_strict_and_the_message_says_why(
+    http: httpx.Client, value: str, says: str
+) -> None:
+    """Issue 15: `-0` and `00` were accepted, a too-large number was reported as "must be
+    an integer >= 0"."""
+    url = create(http, 5)
+    r = http.patch(
+        url, content=b"", headers={**TUS, "Upload-Offset": value, "Content-Type": OFFSET_STREAM}
+    )
+    body = assert_json_error(r, 400)
+    assert says in str(body["message"]), body
+
+
+def test_optional_whitespace_around_a_number_is_ignored_on_both_sides(
+    http: httpx.Client, server: UploadServer
+) -> None:
+    """`Upload-Length: " 10"` was accepted and `"10 "` was not: both are 10 (RFC 9110).
+    Sent raw: httpx refuses to send such values."""
+    for value in ("10 ", " 10", "\t10", "10\t"):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(
+                f"POST /files/ HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                f"Tus-Resumable: 1.0.0\r\nUpload-Length:{value}\r\n"
+                "Content-Length: 0\r\n\r\n".encode()
+            )
+            response = http_client.HTTPResponse(sock)
+            response.begin()
+            assert response.status == 201, (value, response.status, response.read())
+            location = response.getheader("Location")
+        assert location is not None
+        assert http.head(location, headers=TUS).headers["Upload-Length"] == "10"

@@ -5,12 +5,15 @@ from __future__ import annotations
 import http.client
 import os
 import socket
+import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
-from tests.servers import UploadServer
+from tests.servers import UploadServer, running_server
 from tests.tus.conftest import TUS, create, patch
 
 KIB = 1024
@@ -128,3 +131,112 @@ def test_stalled_patch_is_asked_to_let_go(http: httpx.Client, server: UploadServ
         assert read_status(stalled, 3.0) == 503
     assert head_offset(http, url) == len(data)
     assert http.get(url).content == data
+
+
+# -- issue 15, item 2: a healthy PATCH is never interrupted by HEAD or a competing PATCH --
+
+
+def paced_body(data: bytes, rate: float, piece: int = 64 * KIB) -> Iterator[bytes]:
+    """`data` at about `rate` bytes per second: a healthy, slow client."""
+    for start in range(0, len(data), piece):
+        yield data[start : start + piece]
+        time.sleep(piece / rate)
+
+
+def send_paced(url: str, data: bytes, rate: float, result: dict[str, object]) -> None:
+    headers = {
+        **TUS,
+        "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream",
+        "Content-Length": str(len(data)),
+    }
+    try:
+        with httpx.Client(timeout=30.0) as client:
+            r = client.patch(url, content=paced_body(data, rate), headers=headers)
+            result["status"] = r.status_code
+    except httpx.HTTPError as exc:
+        result["status"] = repr(exc)
+
+
+def test_head_hammer_never_interrupts_a_healthy_patch(
+    http: httpx.Client, server: UploadServer
+) -> None:
+    """50 clients polling progress used to stop the PATCH at every HEAD (45-201 attempts
+    for 50 MiB). Now the one PATCH finishes, and every HEAD answers an offset it holds."""
+    data = os.urandom(4 * MIB)
+    url = create(http, len(data))
+    result: dict[str, object] = {}
+    sender = threading.Thread(target=send_paced, args=(url, data, 4 * MIB, result))
+    sender.start()
+    seen: list[int] = []
+    slowest = 0.0
+    with httpx.Client(timeout=10.0) as poll:
+        while sender.is_alive():
+            started = time.monotonic()
+            r = poll.head(url, headers=TUS)
+            slowest = max(slowest, time.monotonic() - started)
+            assert r.status_code == 200
+            seen.append(int(r.headers["Upload-Offset"]))
+    sender.join()
+    assert result["status"] == 204, result  # the first and only attempt
+    assert len(seen) > 10 and seen == sorted(seen)
+    assert slowest < 0.5, slowest  # a HEAD never waits for a healthy PATCH
+    assert http.get(url).content == data
+
+
+def test_a_retry_at_the_recorded_offset_supersedes_a_running_patch(
+    http: httpx.Client, server: UploadServer
+) -> None:
+    """tus-js-client after a network loss: HEAD, then PATCH at that offset, while the old
+    request still trickles in. The new one takes over at once (204); the old one gets 503
+    and what it had not recorded is dropped (the retry sends it again)."""
+    data = os.urandom(2 * MIB)
+    url = create(http, len(data))
+    old: dict[str, object] = {}
+    sender = threading.Thread(target=send_paced, args=(url, data, 1 * MIB, old))
+    sender.start()
+    time.sleep(0.5)  # the old PATCH is healthy and half way
+    at = head_offset(http, url)
+    started = time.monotonic()
+    r = patch(http, url, at, data[at:])
+    took = time.monotonic() - started
+    sender.join()
+    assert r.status_code == 204, (r.status_code, r.text)
+    assert took < 1.5, took
+    assert old["status"] in (503, 409) or "Error" in str(old["status"]), old
+    assert http.get(url).content == data
+
+
+def test_a_competing_patch_elsewhere_waits_for_a_healthy_one_then_gets_423(
+    tmp_path: Path,
+) -> None:
+    with (
+        running_server(tmp_path / "data", "--lock-timeout", "1s") as srv,
+        httpx.Client(base_url=srv.url, timeout=30.0) as http,
+    ):
+        data = os.urandom(3 * MIB)
+        url = create(http, len(data))
+        old: dict[str, object] = {}
+        sender = threading.Thread(target=send_paced, args=(url, data, 1 * MIB, old))
+        sender.start()
+        time.sleep(0.5)
+        r = patch(http, url, 1234, b"x")  # not the recorded offset: no retry of ours
+        sender.join()
+        assert r.status_code == 423, (r.status_code, r.text)
+        assert old["status"] == 204, old  # the healthy upload went on undisturbed
+        assert http.get(url).content == data
+
+
+def test_delete_always_stops_a_running_patch(http: httpx.Client, server: UploadServer) -> None:
+    data = os.urandom(2 * MIB)
+    url = create(http, len(data))
+    old: dict[str, object] = {}
+    sender = threading.Thread(target=send_paced, args=(url, data, 1 * MIB, old))
+    sender.start()
+    time.sleep(0.4)
+    started = time.monotonic()
+    r = http.delete(url, headers=TUS)
+    took = time.monotonic() - started
+    sender.join()
+    assert r.status_code == 204 and took < 1.5, (r.status_code, took)
+    assert http.head(url, headers=TUS).status_code in (404, 410)

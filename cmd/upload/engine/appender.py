@@ -1,8 +1,9 @@
 """Stream one request body into a ChunkWriter: verify, then commit or discard.
 
 The read loop runs in its own task so it can be stopped while it waits on a stalled
-connection: a lock release request or a shutdown cancels the task at an `await` on
-the body, never in the middle of a write, and the bytes that arrived are committed.
+connection: a lock release request, an idle body or a shutdown cancels the task at an
+`await` on the body, never in the middle of a write, and the bytes that arrived are
+committed (or dropped, when a new append superseded this one).
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from tuskit.persist.protocols import ChunkWriter
 
 from .digests import StreamDigests, Verification
 from .errors import EngineError
+from .interrupt import Interrupt
 
 
 class Ending(enum.Enum):
@@ -24,28 +27,6 @@ class Ending(enum.Enum):
     INTERRUPTED = "interrupted"  # the client went away / the connection broke
     STOPPED = "stopped"  # another request or shutdown asked us to let go
     TOO_LARGE = "too_large"  # the body would pass the upload's length
-
-
-class Interrupt:
-    """A stop request for one running append; may fire before the append starts."""
-
-    def __init__(self) -> None:
-        self.fired = False
-        self.reason = ""
-        self._task: asyncio.Task[Ending] | None = None
-
-    def fire(self, reason: str = "release") -> None:
-        if self.fired:
-            return
-        self.fired = True
-        self.reason = reason
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-
-    def attach(self, task: asyncio.Task[Ending]) -> None:
-        self._task = task
-        if self.fired:
-            task.cancel()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +37,32 @@ class Appended:
     checksum_failed: bool = False
 
 
+Checkpoint = Callable[[], Awaitable[None]]
+"""Record what the writer made durable so far (called every `checkpoint_every` bytes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoints:
+    record: Checkpoint
+    every: int
+
+
 async def _pump(
     body: AsyncIterator[bytes],
     writer: ChunkWriter,
     digests: StreamDigests | None,
     limit: int | None,
+    interrupt: Interrupt,
+    checkpoints: Checkpoints | None,
 ) -> Ending:
     remaining = limit
     iterator = body.__aiter__()
+    clock = time.monotonic
+    since = 0
     while True:
         try:
             chunk = await iterator.__anext__()
+            interrupt.last = clock()
         except StopAsyncIteration:
             return Ending.COMPLETE
         except (asyncio.CancelledError, EngineError):
@@ -86,6 +82,13 @@ async def _pump(
             remaining -= len(chunk)
         if digests is not None:
             digests.update(chunk)
+        if checkpoints is not None:
+            # A full window written and more arriving: record it. Never at the very end
+            # of a body, where the commit records everything anyway.
+            if since >= checkpoints.every:
+                since = 0
+                await checkpoints.record()
+            since += len(chunk)
         await writer.write(chunk)
 
 
@@ -96,6 +99,7 @@ async def append_body(
     limit: int | None,
     interrupt: Interrupt,
     verify: Verification | None,
+    checkpoints: Checkpoints | None = None,
 ) -> Appended:
     """Run the pump, then decide: commit what arrived, or discard it all.
 
@@ -106,7 +110,9 @@ async def append_body(
     did not arrive whole); otherwise every byte that arrived is kept.
     """
     digests = verify.digests() if verify is not None else None
-    task = asyncio.ensure_future(_pump(body, writer, digests, limit))
+    if verify is not None:
+        checkpoints = None  # a promised digest covers the whole body: all or nothing
+    task = asyncio.ensure_future(_pump(body, writer, digests, limit, interrupt, checkpoints))
     interrupt.attach(task)
     try:
         ending = await task
@@ -128,6 +134,10 @@ async def append_body(
                 await writer.discard()
             raise
         ending = Ending.STOPPED
+        if interrupt.superseded:
+            # A new append resumes from the recorded offset and sends these bytes again.
+            await writer.discard()
+            return Appended(ending, -1, 0)
     if verify is None or digests is None:
         written = writer.written
         return Appended(ending, await writer.commit(), written)

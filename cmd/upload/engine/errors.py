@@ -6,6 +6,8 @@ fix the request); messages are written for the client and carry no server paths.
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from collections.abc import Mapping, Sequence
 
 from tuskit.persist.model import UploadState
@@ -85,6 +87,27 @@ class Incomplete(EngineError):
     def __init__(self, message: str, offset: int) -> None:
         super().__init__(message)
         self.offset = offset
+
+
+class InsufficientStorage(EngineError):
+    """The store is full: nothing of this request was recorded; retry later (507)."""
+
+    def __init__(self, message: str, *, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """A full disk or quota under a byte store or SQLite (S3 servers answer their own
+    errors; those stay 500)."""
+    if isinstance(exc, OSError):
+        return exc.errno in _FULL
+    if isinstance(exc, sqlite3.OperationalError):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return False
 
 
 class Unreadable(EngineError):

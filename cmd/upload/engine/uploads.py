@@ -11,16 +11,18 @@ into their answers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from functools import partial
 
 from tuskit.persist.composer import StoreComposer
 from tuskit.persist.ids import new_id
 from tuskit.persist.model import UploadInfo, UploadState
-from tuskit.persist.protocols import HeldLock, LockProbe, LockTimeout
+from tuskit.persist.protocols import Checkpointing, HeldLock, LockProbe, LockTimeout, Release
 
-from .appender import Appended, Ending, Interrupt, append_body
+from .appender import Appended, Checkpoints, Ending, append_body
 from .concat import Concatenation
 from .digests import Verification
 from .errors import (
@@ -28,6 +30,7 @@ from .errors import (
     FinalUpload,
     Gone,
     Incomplete,
+    InsufficientStorage,
     InvalidRequest,
     Locked,
     NotFound,
@@ -35,13 +38,24 @@ from .errors import (
     TooLarge,
     Unavailable,
     Unreadable,
+    is_storage_full,
 )
 from .events import AccessMode, Events, EventType, NewUpload
 from .expiry import Sweeper
 from .inflight import Inflight
+from .interrupt import Interrupt
 from .options import EngineOptions
 
 log = logging.getLogger("tuskit.upload")
+
+
+class _Recorded:
+    """The upload as last recorded during one append (checkpoints move it)."""
+
+    __slots__ = ("info",)
+
+    def __init__(self, info: UploadInfo) -> None:
+        self.info = info
 
 
 def fence(lock: HeldLock) -> None:
@@ -127,6 +141,13 @@ class Engine:
         if limit is not None and length > limit:
             raise TooLarge(f"the upload's length {length} exceeds the size limit {limit}")
 
+    def _check_metadata(self, metadata: tuple[tuple[str, str], ...]) -> None:
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata)
+        if size > self.options.max_metadata_size:
+            raise InvalidRequest(
+                f"metadata of {size} bytes passes the limit of {self.options.max_metadata_size}"
+            )
+
     def _limit(self, info: UploadInfo) -> int | None:
         """Bytes the upload may still take."""
         if info.length is not None:
@@ -140,8 +161,9 @@ class Engine:
             raise Unavailable("server is shutting down")
 
     async def status(self, upload_id: str) -> UploadInfo:
-        """The upload as the next append will find it: a running append is asked to let
-        go first, and a final whose completion was missed is completed."""
+        """The recorded state, which is the offset the next append must send. A running
+        append is never disturbed while healthy; a stalled one is asked to record what
+        it received first. A final whose completion was missed is completed here."""
         info = await self.load(upload_id, AccessMode.READ)
         if await self._settle(info.id):
             info = await self.load(info.id)
@@ -152,32 +174,48 @@ class Engine:
         return info
 
     async def _settle(self, upload_id: str) -> bool:
-        """If an append holds the upload, ask it to let go, so a status request reports
-        the offset the next append will see. Costs one probe when nobody holds it."""
-        if self._lock_probe is not None and not await self._lock_probe(upload_id):
-            return False
+        """If an append holds the upload and is stalled, let it record what it received;
+        True when it let go. A healthy append of this process costs nothing (no wait);
+        otherwise one probe when nobody holds the upload."""
+        local = self.inflight.running(upload_id)
+        if local is not None:
+            if not local.stalled:
+                return False
+            timeout = self.options.settle_timeout
+        else:
+            if self._lock_probe is not None and not await self._lock_probe(upload_id):
+                return False
+            timeout = self.options.remote_settle_timeout
         try:
-            # A live holder lets go in milliseconds; one that does not answer (a crashed
-            # instance's lease) is not worth more than a short wait: the status then is
-            # the committed offset, which is what the holder would leave anyway.
-            timeout = min(self.options.lock_timeout, self.options.settle_timeout)
-            lock = await self._lock(upload_id, Interrupt(), timeout)
-        except Locked:
-            return False
+            lock = await self.stores.locker.acquire(
+                upload_id,
+                timeout=min(self.options.lock_timeout, timeout),
+                on_release_request=_ignore,
+                ask=Release.IF_STALLED,
+            )
+        except LockTimeout:
+            return False  # healthy (or a crashed instance's lease): the recorded offset
         await lock.release()
         return True
 
+    def _interrupt(self) -> Interrupt:
+        idle = self.options.idle_timeout
+        return Interrupt(stall_after=self.options.stall_timeout, idle_after=idle or None)
+
     async def _lock(
-        self, upload_id: str, interrupt: Interrupt, timeout: float | None = None
+        self, upload_id: str, interrupt: Interrupt, ask: Release = Release.STOP
     ) -> HeldLock:
         try:
-            return await self.stores.locker.acquire(
+            held = await self.stores.locker.acquire(
                 upload_id,
-                timeout=self.options.lock_timeout if timeout is None else timeout,
-                on_release_request=interrupt.fire,
+                timeout=self.options.lock_timeout,
+                on_release_request=interrupt.request,
+                ask=ask,
             )
         except LockTimeout as exc:
             raise Locked(f"upload {upload_id} is locked by another request; retry later") from exc
+        interrupt.last = time.monotonic()  # stalls count from when the lock is ours
+        return held
 
     # -- creation ---------------------------------------------------------------------
 
@@ -198,9 +236,22 @@ class Engine:
         nothing; a body stopped by shutdown is still recorded with what arrived, so the
         client can resume.
         """
+        with _full_is_507():
+            return await self._create(length, metadata, is_partial, body, content_length, verify)
+
+    async def _create(
+        self,
+        length: int | None,
+        metadata: tuple[tuple[str, str], ...],
+        is_partial: bool,
+        body: AsyncIterator[bytes] | None,
+        content_length: int | None,
+        verify: Verification | None,
+    ) -> UploadInfo:
         self._accepting()
         if length is not None:
             self._check_length(length)
+        self._check_metadata(metadata)
         new = NewUpload(id=new_id(), length=length, metadata=metadata, is_partial=is_partial)
         if self.events.gates:
             new = await self.events.pre_create(new)
@@ -235,7 +286,7 @@ class Engine:
             await self._discard_new(info)
             raise TooLarge("the body passes the upload's length")
         try:
-            info, appended = await self._append(info, body, Interrupt(), verify)
+            info, appended = await self._append(info, body, self._interrupt(), verify)
         except BaseException:
             await self._discard_new(info)  # never recorded: leave no bytes behind
             raise
@@ -263,6 +314,12 @@ class Engine:
     ) -> UploadInfo:
         """A final upload joining `partial_ids` in order, complete as soon as they are."""
         self._accepting()
+        self._check_metadata(metadata)
+        most = self.options.max_concat_parts
+        if len(partial_ids) > most:
+            raise InvalidRequest(
+                f"a final upload may join at most {most} partial uploads, not {len(partial_ids)}"
+            )
         new = NewUpload(id=new_id(), length=None, metadata=metadata, partials=tuple(partial_ids))
         if self.events.gates:
             new = await self.events.pre_create(new)
@@ -290,13 +347,34 @@ class Engine:
         `length` fixes a deferred length. What arrived is kept when the body is cut or
         the append is asked to let go (then Unavailable, after recording); a body that
         fails its promised digest is dropped whole (ChecksumMismatch).
+
+        A running append on the same upload is not disturbed while it is healthy. It is
+        superseded (stopped now, its unrecorded bytes dropped) by an append at the
+        recorded offset: the client's retry after losing the connection, sending those
+        bytes again. An append at any other offset waits for the running one to finish
+        or stall (`stall_timeout` without bytes), then is told the offset (409) or 423.
         """
+        with _full_is_507():
+            return await self._append_locked(
+                upload_id, offset, body, length, content_length, verify
+            )
+
+    async def _append_locked(
+        self,
+        upload_id: str,
+        offset: int,
+        body: AsyncIterator[bytes],
+        length: int | None,
+        content_length: int | None,
+        verify: Verification | None,
+    ) -> UploadInfo:
         self._accepting()
         info = await self.load(upload_id, AccessMode.WRITE)
         if info.is_final:
             raise FinalUpload("a final upload of a concatenation cannot be appended to")
-        interrupt = Interrupt()
-        lock = await self._lock(info.id, interrupt)
+        interrupt = self._interrupt()
+        ask = Release.SUPERSEDE if offset == info.offset else Release.IF_STALLED
+        lock = await self._lock(info.id, interrupt, ask)
         try:
             info = await self.load(upload_id)  # the offset may have moved while we waited
             was_complete = info.is_complete
@@ -312,14 +390,20 @@ class Engine:
                     f"a body of {content_length} bytes passes the upload's length "
                     f"({limit} bytes left)"
                 )
-            before = info.offset
-            info, appended = await self._append(info, body, interrupt, verify)
-            if info.offset != before:
+            recorded = _Recorded(info)
+            info, appended = await self._append(info, body, interrupt, verify, lock, recorded)
+            if info.offset != recorded.info.offset:
                 fence(lock)
-                await self.stores.metadata.save(info)  # bytes are durable: move the offset
+                try:
+                    await self.stores.metadata.save(info)  # bytes are durable: move the offset
+                except Exception:
+                    await self._cut_back(recorded.info)
+                    raise
+            elif appended.offset < 0:
+                info = recorded.info  # dropped what came after the last checkpoint
         finally:
             await lock.release()
-        if info.offset != before:
+        if info.offset != recorded.info.offset:
             self.events.emit(EventType.PROGRESS, info, info.updated_at)
         if info.is_complete and not was_complete:
             # Also when an empty append only fixed a deferred length that completes it.
@@ -333,24 +417,59 @@ class Engine:
         body: AsyncIterator[bytes],
         interrupt: Interrupt,
         verify: Verification | None,
+        lock: HeldLock | None = None,
+        recorded: _Recorded | None = None,
     ) -> tuple[UploadInfo, Appended]:
         """Stream `body` at `info.offset` (lock held, or an unpublished id); returns the
-        record with the new offset, committed to the byte store but not yet saved."""
+        record with the new offset, committed to the byte store but not yet saved.
+
+        With the lock held and a writer that can checkpoint, every `checkpoint_every`
+        bytes the durable prefix is recorded (into `recorded`), so a crash in a long
+        body loses only its last window."""
         limit = self._limit(info)
         writer = await self.stores.byte_store.open_writer(info)
-        self.inflight.add(interrupt)
+        checkpoints = None
+        if (
+            lock is not None
+            and recorded is not None
+            and isinstance(writer, Checkpointing)
+            and self.options.checkpoint_every > 0
+        ):
+            checkpoints = Checkpoints(
+                partial(self._checkpoint, writer, lock, recorded), self.options.checkpoint_every
+            )
+        self.inflight.add(interrupt, info.id)
         try:
             appended = await append_body(
-                body, writer, limit=limit, interrupt=interrupt, verify=verify
+                body,
+                writer,
+                limit=limit,
+                interrupt=interrupt,
+                verify=verify,
+                checkpoints=checkpoints,
             )
         finally:
             self.inflight.discard(interrupt)
         if appended.offset >= 0 and appended.offset != info.offset:
-            now = self.clock()
-            info = info.replace(offset=appended.offset, updated_at=now)
-            if not info.is_complete:
-                info = info.replace(expires_at=self._next_expiry(now))
+            info = self._moved(info, appended.offset)
         return info, appended
+
+    def _moved(self, info: UploadInfo, offset: int) -> UploadInfo:
+        now = self.clock()
+        info = info.replace(offset=offset, updated_at=now)
+        if not info.is_complete:
+            info = info.replace(expires_at=self._next_expiry(now))
+        return info
+
+    async def _checkpoint(self, writer: Checkpointing, lock: HeldLock, recorded: _Recorded) -> None:
+        end = await writer.checkpoint()
+        if end <= recorded.info.offset:
+            return
+        fence(lock)
+        info = self._moved(recorded.info, end)
+        await self.stores.metadata.save(info)
+        recorded.info = info
+        self.events.emit(EventType.PROGRESS, info, info.updated_at)
 
     async def _apply_length(
         self, info: UploadInfo, length: int | None, lock: HeldLock
@@ -371,6 +490,16 @@ class Engine:
         fence(lock)
         await self.stores.metadata.save(info)
         return info
+
+    async def _cut_back(self, recorded: UploadInfo) -> None:
+        """The offset could not be recorded (a full disk under the state store): drop the
+        bytes past the recorded offset now rather than at the next append, so the space
+        is free for the requests that would make room (lock held)."""
+        try:
+            writer = await self.stores.byte_store.open_writer(recorded)
+            await writer.discard()
+        except Exception:
+            log.warning("could not cut upload %s back to %d", recorded.id, recorded.offset)
 
     def _raise_for_ending(self, info: UploadInfo, appended: Appended) -> None:
         """Turn how the body ended into the engine's answer (after state is saved)."""
@@ -415,7 +544,7 @@ class Engine:
     async def terminate(self, upload_id: str) -> None:
         """Stop any running append, then remove the upload (a tombstone stays)."""
         info = await self.load(upload_id, AccessMode.WRITE)
-        lock = await self._lock(info.id, Interrupt())
+        lock = await self._lock(info.id, Interrupt(), Release.STOP)
         try:
             info = await self.load(upload_id)
             if self.events.gates:
@@ -450,6 +579,24 @@ class Engine:
         if reader is None:
             raise Unreadable("this store cannot serve downloads")
         return _closing(reader.read(info, start, end))
+
+
+@contextlib.contextmanager
+def _full_is_507() -> Iterator[None]:
+    """A full store refuses the request as InsufficientStorage; what it wrote is undone
+    like any failed write (the recorded offset never moved)."""
+    try:
+        yield
+    except Exception as exc:
+        if is_storage_full(exc):
+            raise InsufficientStorage(
+                "the server's storage is full; nothing of this request was kept, retry later"
+            ) from exc
+        raise
+
+
+def _ignore(kind: Release) -> None:
+    """A status request holds the lock for microseconds: nothing to stop."""
 
 
 async def _closing(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

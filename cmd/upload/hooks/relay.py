@@ -3,7 +3,8 @@
 One relay runs in every server process; claims are leased, so processes and instances
 sharing a state store never deliver the same entry at the same time (a process that dies
 mid-delivery leaves its lease to run out, and the entry is delivered again: at least
-once). Only the oldest pending entry of an upload is claimed for a sink, so an upload's
+once). A delivery is cut off at half the lease, so it never outlives its claim. Only
+the oldest pending entry of an upload is claimed for a sink, so an upload's
 events reach each sink in order; different uploads are delivered concurrently.
 """
 
@@ -58,6 +59,7 @@ class Relay:
         self.clock = clock
         self._limit = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
+        self.deliver_timeout = lease / 2  # a delivery never outlives its claim
         self._task: asyncio.Task[None] | None = None
         self._depth_at = 0.0
 
@@ -120,7 +122,8 @@ class Relay:
         sink = self.sinks[entry.sink]
         async with self._limit:
             try:
-                await sink.deliver(entry)
+                async with asyncio.timeout(self.deliver_timeout):
+                    await sink.deliver(entry)
             except Exception as exc:
                 self.tally(sink.name, "failed")
                 due = self.clock() + self.backoff(entry.attempts)

@@ -70,6 +70,12 @@ async def brokers(settings: Settings) -> list[Sink]:
     return found
 
 
+def lease_for(settings: Settings) -> float:
+    """How long a claimed event is reserved: enough for one delivery (cut off at half of
+    it); after a crash, the entries a dead process had claimed wait this long."""
+    return max(10.0, 4 * settings.hooks_http_timeout)
+
+
 @dataclass
 class Hooks:
     """The running hook machinery of one process."""
@@ -122,6 +128,7 @@ async def start_hooks(
             outbox,
             {s.name: s for s in sinks},
             max_backoff=settings.outbox_max_backoff,
+            lease=lease_for(settings),
             tally=delivered,
             on_depth=on_depth,
         )

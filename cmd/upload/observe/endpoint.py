@@ -6,13 +6,17 @@ from collections.abc import Sequence
 
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from ..asgi import Mount
 from ..engine import Engine
 from .metrics import CONTENT_TYPE, Metrics
 
 NAME = "metrics"
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
 
 
 class _Serve:
@@ -30,7 +34,9 @@ def mount(metrics: Metrics, path: str) -> Mount:
     def bind(engine: Engine) -> Sequence[BaseRoute]:
         return [Route(path, _Serve(metrics), methods=["GET"])]
 
-    def routing_error(status: int, message: str) -> Response:
-        return PlainTextResponse(message, status_code=status)
+    async def routing_error(scope: Scope, send: Send, status: int, allowed: Sequence[str]) -> None:
+        headers = {"Allow": ", ".join(allowed)} if allowed else None
+        text = "nothing at this URL" if status == 404 else "method not allowed"
+        await PlainTextResponse(text, status_code=status, headers=headers)(scope, _no_body, send)
 
     return Mount(NAME, path, bind, routing_error)

@@ -16,7 +16,7 @@ from typing import Any
 
 from tuskit.persist.composer import StoreComposer
 from tuskit.persist.model import UploadInfo
-from tuskit.persist.protocols import HeldLock, LockTimeout, ReleaseRequest, StoreError
+from tuskit.persist.protocols import HeldLock, LockTimeout, StoreError
 
 from .metrics import Metrics
 
@@ -82,25 +82,20 @@ def _time_locks(stores: StoreComposer, metrics: Metrics) -> None:
     locker = stores.locker
     acquire = locker.acquire
 
-    async def timed(
-        upload_id: str,
-        *,
-        timeout: float,
-        on_release_request: ReleaseRequest,
-        ask_holder: bool = True,
-    ) -> HeldLock:
-        def release_requested() -> None:
-            metrics.release_requests.inc()
-            on_release_request()
+    async def timed(upload_id: str, **options: Any) -> HeldLock:
+        """`acquire` with its options passed through as they are (they are the locker's
+        business); only the holder's release callback is counted on the way."""
+        callback: Callable[..., None] | None = options.get("on_release_request")
+        if callback is not None:
 
+            def release_requested(*why: Any) -> None:
+                metrics.release_requests.inc()
+                callback(*why)
+
+            options["on_release_request"] = release_requested
         started = time.perf_counter()
         try:
-            return await acquire(
-                upload_id,
-                timeout=timeout,
-                on_release_request=release_requested,
-                ask_holder=ask_holder,
-            )
+            return await acquire(upload_id, **options)
         except LockTimeout:
             metrics.lock_timeouts.inc()
             raise

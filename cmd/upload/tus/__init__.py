@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .mount import mount, routing_error
+from .mount import mount
 from .service import OFFSET_STREAM, TUS_VERSION, TusOptions, TusService
 
-__all__ = ["OFFSET_STREAM", "TUS_VERSION", "TusOptions", "TusService", "mount", "routing_error"]
+__all__ = ["OFFSET_STREAM", "TUS_VERSION", "TusOptions", "TusService", "mount"]

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
-from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from tuskit.gen.http.cors import cors_middleware
-from tuskit.gen.http.tus.server import make_routes
+from tuskit.gen.http.tus.server import make_routes, send_routing_error
 
 from ..asgi import Mount
 from ..engine import Engine
-from .service import TUS_VERSION, TusOptions, TusService
-
-_CODES = {404: "not_found", 405: "method_not_allowed"}
-
-
-def routing_error(status: int, message: str) -> Response:
-    """A 404 / 405 from routing, in the tus JSON shape with `Tus-Resumable`."""
-    body = json.dumps({"code": _CODES.get(status, "http_error"), "message": message})
-    return Response(
-        body,
-        status_code=status,
-        headers={"Tus-Resumable": TUS_VERSION},
-        media_type="application/json",
-    )
+from .service import TusOptions, TusService
 
 
 def mount(
@@ -46,6 +31,6 @@ def mount(
         name="tus",
         path=path,
         bind=bind,
-        routing_error=routing_error,
+        routing_error=send_routing_error,
         cors=cors_middleware(list(cors_origins)),
     )

@@ -13,12 +13,14 @@ import functools
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from tusgen.runtime import BodyStream, ServiceError, construct
 from tuskit.gen.tus import errors
 from tuskit.gen.tus.service import (
     CreatePayload,
     CreateResult,
+    CreateTrailers,
     DeletePayload,
     DeleteResult,
     GetPayload,
@@ -31,6 +33,7 @@ from tuskit.gen.tus.service import (
     OptionsUploadResult,
     PatchPayload,
     PatchResult,
+    PatchTrailers,
 )
 from tuskit.persist.model import UploadInfo
 
@@ -82,7 +85,7 @@ class _Body:
 
     __slots__ = ("_body",)
 
-    def __init__(self, body: BodyStream) -> None:
+    def __init__(self, body: BodyStream[Any]) -> None:
         self._body = body
 
     def __aiter__(self) -> _Body:
@@ -122,7 +125,9 @@ class TusService:
     # -- creation --------------------------------------------------------------------
 
     @translated
-    async def create(self, payload: CreatePayload, body: BodyStream) -> CreateResult:
+    async def create(
+        self, payload: CreatePayload, body: BodyStream[CreateTrailers]
+    ) -> CreateResult:
         try:
             metadata = parse_metadata(payload.upload_metadata)
         except MetadataError as exc:
@@ -145,7 +150,7 @@ class TusService:
                     "a final upload must not send Upload-Length or Upload-Defer-Length"
                 )
             try:
-                partial_ids = parse_final(concat, self.config.base_path)
+                partial_ids = parse_final(concat, self.config.base_path, urlsplit(base).netloc)
             except ConcatError as exc:
                 raise errors.BadRequest(str(exc)) from exc
             info = await self.engine.create_final(partial_ids, metadata)
@@ -158,7 +163,9 @@ class TusService:
             is_partial=concat == "partial",
             body=_Body(body) if has_body else None,
             content_length=payload.content_length,
-            verify=verification(payload.upload_checksum, payload.trailer, lambda: _trailer(body))
+            verify=verification(
+                payload.upload_checksum, payload.trailer, lambda: body.trailers.upload_checksum
+            )
             if has_body
             else None,
         )
@@ -214,14 +221,16 @@ class TusService:
         return None
 
     @translated
-    async def patch(self, payload: PatchPayload, body: BodyStream) -> PatchResult:
+    async def patch(self, payload: PatchPayload, body: BodyStream[PatchTrailers]) -> PatchResult:
         info = await self.engine.append(
             payload.id,
             payload.upload_offset,
             _Body(body),
             length=payload.upload_length,
             content_length=payload.content_length,
-            verify=verification(payload.upload_checksum, payload.trailer, lambda: _trailer(body)),
+            verify=verification(
+                payload.upload_checksum, payload.trailer, lambda: body.trailers.upload_checksum
+            ),
         )
         return construct(
             PatchResult,
@@ -276,11 +285,6 @@ class TusService:
             content_range=f"bytes {plan.start}-{plan.end - 1}/{size}" if partial else None,
             body=body,
         )
-
-
-def _trailer(body: BodyStream) -> str | None:
-    value = body.trailers.get("upload_checksum")
-    return None if value is None else str(value)
 
 
 __all__ = ["OFFSET_STREAM", "TUS_VERSION", "TusOptions", "TusService"]

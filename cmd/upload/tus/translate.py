@@ -50,6 +50,8 @@ def tus_error(exc: engine.EngineError) -> ServiceError:
             return errors.Locked(message)
         case engine.Unavailable(retry_after=retry_after):
             return errors.Unavailable(message, retry_after=retry_after)
+        case engine.InsufficientStorage(retry_after=retry_after):
+            return errors.InsufficientStorage(message, retry_after=retry_after)
         case engine.OffsetMismatch(offset=offset):
             return errors.OffsetMismatch(message, upload_offset=offset)
         case engine.ChecksumMismatch(offset=offset):

@@ -72,13 +72,20 @@ def external_base(origin: RequestOrigin, base_path: str, *, behind_proxy: bool) 
     return f"{scheme}://{host}{prefix}{base_path}"
 
 
-def id_from_url(url: str, base_path: str) -> str | None:
-    """The upload id a partial-upload URL names (absolute or relative), or None.
+def id_from_url(url: str, base_path: str, own_host: str | None = None) -> str | None:
+    """The upload id a partial-upload URL names, or None when it is not one of ours.
 
-    Accepts `http://host/files/ID`, `/files/ID` and a proxy-prefixed path ending in
-    `/files/ID`; the id must be a plain path segment.
+    Accepts a relative path (`/files/ID`, also proxy-prefixed) and an absolute URL whose
+    host is `own_host` (the host this request addressed, as `Location` names it); any
+    other host (`http://evil.example/files/ID`, `//evil.example/...`) is refused, so a
+    request cannot make this server treat another server's URL as a local upload.
     """
-    path = urlsplit(url.strip()).path
+    parts = urlsplit(url.strip())
+    if parts.netloc and (own_host is None or parts.netloc.lower() != own_host.lower()):
+        return None
+    if parts.scheme and parts.scheme.lower() not in ("http", "https"):
+        return None
+    path = parts.path
     if not path:
         return None
     base = base_path.rstrip("/") + "/"

@@ -21,6 +21,7 @@ from ...tus.errors import (
     FinalUpload,
     Gone,
     Incomplete,
+    InsufficientStorage,
     Internal,
     Locked,
     NotFound,
@@ -57,6 +58,7 @@ _OPTIONS_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     423: (Locked,),
     500: (Internal,),
     503: (Unavailable,),
+    507: (InsufficientStorage,),
 }
 _OPTIONS_UPLOAD_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     400: (BadRequest,),
@@ -66,6 +68,7 @@ _OPTIONS_UPLOAD_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     423: (Locked,),
     500: (Internal,),
     503: (Unavailable,),
+    507: (InsufficientStorage,),
 }
 _CREATE_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     400: (BadRequest,),
@@ -78,6 +81,7 @@ _CREATE_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     460: (ChecksumMismatch,),
     500: (Internal,),
     503: (Unavailable,),
+    507: (InsufficientStorage,),
 }
 _HEAD_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     400: (BadRequest,),
@@ -87,6 +91,7 @@ _HEAD_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     423: (Locked,),
     500: (Internal,),
     503: (Unavailable,),
+    507: (InsufficientStorage,),
 }
 _PATCH_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     400: (BadRequest,),
@@ -101,6 +106,7 @@ _PATCH_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     460: (ChecksumMismatch,),
     500: (Internal,),
     503: (Unavailable,),
+    507: (InsufficientStorage,),
 }
 _DELETE_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     400: (BadRequest,),
@@ -110,6 +116,7 @@ _DELETE_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     423: (Locked,),
     500: (Internal,),
     503: (Unavailable,),
+    507: (InsufficientStorage,),
 }
 _GET_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     400: (BadRequest,),
@@ -124,6 +131,7 @@ _GET_ERRORS: dict[int, tuple[type[ServiceError], ...]] = {
     423: (Locked,),
     500: (Internal,),
     503: (Unavailable,),
+    507: (InsufficientStorage,),
 }
 
 
@@ -285,7 +293,7 @@ async def _decode_options(_response: httpx.Response) -> OptionsResult:
                 "tus_checksum_algorithm": _h.get("tus-checksum-algorithm"),
             },
         )
-    raise await rt.client_error(_response, _OPTIONS_ERRORS)
+    raise await rt.client_error(_response, _OPTIONS_ERRORS, rt.TUS)
 
 
 async def _decode_options_upload(_response: httpx.Response) -> OptionsUploadResult:
@@ -303,7 +311,7 @@ async def _decode_options_upload(_response: httpx.Response) -> OptionsUploadResu
                 "tus_checksum_algorithm": _h.get("tus-checksum-algorithm"),
             },
         )
-    raise await rt.client_error(_response, _OPTIONS_UPLOAD_ERRORS)
+    raise await rt.client_error(_response, _OPTIONS_UPLOAD_ERRORS, rt.TUS)
 
 
 async def _decode_create(_response: httpx.Response) -> CreateResult:
@@ -320,7 +328,7 @@ async def _decode_create(_response: httpx.Response) -> CreateResult:
                 "upload_expires": _h.get("upload-expires"),
             },
         )
-    raise await rt.client_error(_response, _CREATE_ERRORS)
+    raise await rt.client_error(_response, _CREATE_ERRORS, rt.TUS)
 
 
 async def _decode_head(_response: httpx.Response) -> HeadResult:
@@ -340,7 +348,7 @@ async def _decode_head(_response: httpx.Response) -> HeadResult:
                 "upload_expires": _h.get("upload-expires"),
             },
         )
-    raise await rt.client_error(_response, _HEAD_ERRORS)
+    raise await rt.client_error(_response, _HEAD_ERRORS, rt.TUS)
 
 
 async def _decode_patch(_response: httpx.Response) -> PatchResult:
@@ -356,7 +364,7 @@ async def _decode_patch(_response: httpx.Response) -> PatchResult:
                 "upload_expires": _h.get("upload-expires"),
             },
         )
-    raise await rt.client_error(_response, _PATCH_ERRORS)
+    raise await rt.client_error(_response, _PATCH_ERRORS, rt.TUS)
 
 
 async def _decode_delete(_response: httpx.Response) -> DeleteResult:
@@ -365,7 +373,7 @@ async def _decode_delete(_response: httpx.Response) -> DeleteResult:
     if _status == 204:
         await _response.aread()
         return rt.build_result(DeleteResult, _response, {})
-    raise await rt.client_error(_response, _DELETE_ERRORS)
+    raise await rt.client_error(_response, _DELETE_ERRORS, rt.TUS)
 
 
 async def _decode_get(_response: httpx.Response) -> GetResult:
@@ -417,4 +425,4 @@ async def _decode_get(_response: httpx.Response) -> GetResult:
                 "last_modified": _h.get("last-modified"),
             },
         )
-    raise await rt.client_error(_response, _GET_ERRORS)
+    raise await rt.client_error(_response, _GET_ERRORS, rt.TUS)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tusgen import runtime as rt
 
@@ -26,6 +27,7 @@ from ...tus.errors import BadRequest, NotFound, UnsupportedMediaType, Unsupporte
 from ...tus.service import (
     CreatePayload,
     CreateResult,
+    CreateTrailers,
     DeletePayload,
     DeleteResult,
     GetPayload,
@@ -38,6 +40,7 @@ from ...tus.service import (
     OptionsUploadResult,
     PatchPayload,
     PatchResult,
+    PatchTrailers,
     Service,
 )
 
@@ -45,6 +48,9 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
 
 logger = logging.getLogger(__name__)
+
+_RESPONSES = rt.JsonResponses(b"application/json", rt.TUS, (), 860)
+"""JSON answers of this service: media type, error format, compression."""
 
 _OPTIONS_204: tuple[tuple[bytes, bytes], ...] = ()
 _OPTIONS_CONST: tuple[tuple[bytes, bytes], ...] = ()
@@ -55,6 +61,7 @@ _TUS_RESUMABLE_ENUM = frozenset(("1.0.0",))
 _UPLOAD_DEFER_LENGTH_ENUM = frozenset(("1",))
 _UPLOAD_CONCAT_PATTERN = re.compile("^(partial|final;.*)$")
 _UPLOAD_CHECKSUM_PATTERN = re.compile("^[A-Za-z0-9-]+ [A-Za-z0-9+/=]*$")
+_CREATE_NO_TRAILERS = CreateTrailers()
 _CREATE_201: tuple[tuple[bytes, bytes], ...] = (
     (b"tus-resumable", b"1.0.0"),
     (b"content-length", b"0"),
@@ -67,11 +74,13 @@ _HEAD_200: tuple[tuple[bytes, bytes], ...] = (
 )
 _HEAD_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 _CONTENT_TYPE_ENUM = frozenset(("application/offset+octet-stream",))
+_PATCH_NO_TRAILERS = PatchTrailers()
 _PATCH_204: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 _PATCH_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 _DELETE_204: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 _DELETE_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 _GET_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
+_ROUTING_CONST: tuple[tuple[bytes, bytes], ...] = ((b"tus-resumable", b"1.0.0"),)
 
 
 # -- options: OPTIONS /
@@ -98,9 +107,9 @@ async def encode_options(result: OptionsResult, send: Send) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-async def encode_options_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+async def encode_options_error(exc: rt.ServiceError, send: Send, scope: Scope) -> None:
     """Send a declared error of options: status, headers, JSON body."""
-    await rt.send_error(send, exc, _OPTIONS_CONST, head)
+    await _RESPONSES.send_error(send, exc, _OPTIONS_CONST, scope)
 
 
 # -- options_upload: OPTIONS /{id}
@@ -137,9 +146,9 @@ async def encode_options_upload(result: OptionsUploadResult, send: Send) -> None
     await send({"type": "http.response.body", "body": b""})
 
 
-async def encode_options_upload_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+async def encode_options_upload_error(exc: rt.ServiceError, send: Send, scope: Scope) -> None:
     """Send a declared error of options_upload: status, headers, JSON body."""
-    await rt.send_error(send, exc, _OPTIONS_UPLOAD_CONST, head)
+    await _RESPONSES.send_error(send, exc, _OPTIONS_UPLOAD_CONST, scope)
 
 
 # -- create: POST /
@@ -159,7 +168,7 @@ def decode_create(scope: Scope) -> CreatePayload:
     upload_length: int | None = None
     _raw = None if (_v := _h.get(b"upload-length")) is None else _v.decode("latin-1")
     if _raw is not None and ((upload_length := rt.parse_int(_raw)) is None or upload_length < 0):
-        _problems.append(("header", "Upload-Length", "must be an integer >= 0"))
+        _problems.append(("header", "Upload-Length", rt.int_problem(_raw, 0, None)))
     # Upload-Defer-Length
     upload_defer_length = (
         None if (_v := _h.get(b"upload-defer-length")) is None else _v.decode("latin-1")
@@ -184,7 +193,7 @@ def decode_create(scope: Scope) -> CreatePayload:
     content_length: int | None = None
     _raw = None if (_v := _h.get(b"content-length")) is None else _v.decode("latin-1")
     if _raw is not None and ((content_length := rt.parse_int(_raw)) is None or content_length < 0):
-        _problems.append(("header", "Content-Length", "must be an integer >= 0"))
+        _problems.append(("header", "Content-Length", rt.int_problem(_raw, 0, None)))
     # Trailer
     trailer = None if (_v := _h.get(b"trailer")) is None else _v.decode("latin-1")
     # Host
@@ -224,7 +233,7 @@ def decode_create(scope: Scope) -> CreatePayload:
     )
 
 
-def decode_create_trailers(_h: dict[str, str]) -> dict[str, Any]:
+def decode_create_trailers(_h: dict[str, str]) -> CreateTrailers:
     """The declared trailers of a create body, checked."""
     _problems: list[tuple[str, str, str]] = []
     upload_checksum = _h.get("upload-checksum")
@@ -234,10 +243,7 @@ def decode_create_trailers(_h: dict[str, str]) -> dict[str, Any]:
         )
     if _problems:
         raise rt.with_problems(BadRequest("invalid trailers"), _problems)
-    _trailers: dict[str, Any] = {}
-    if upload_checksum is not None:
-        _trailers["upload_checksum"] = upload_checksum
-    return _trailers
+    return CreateTrailers(upload_checksum=upload_checksum)
 
 
 async def encode_create(result: CreateResult, send: Send) -> None:
@@ -252,9 +258,9 @@ async def encode_create(result: CreateResult, send: Send) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-async def encode_create_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+async def encode_create_error(exc: rt.ServiceError, send: Send, scope: Scope) -> None:
     """Send a declared error of create: status, headers, JSON body."""
-    await rt.send_error(send, exc, _CREATE_CONST, head)
+    await _RESPONSES.send_error(send, exc, _CREATE_CONST, scope)
 
 
 # -- head: HEAD /{id}
@@ -301,9 +307,9 @@ async def encode_head(result: HeadResult, send: Send) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-async def encode_head_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+async def encode_head_error(exc: rt.ServiceError, send: Send, scope: Scope) -> None:
     """Send a declared error of head: status, headers, JSON body."""
-    await rt.send_error(send, exc, _HEAD_CONST, head)
+    await _RESPONSES.send_error(send, exc, _HEAD_CONST, scope)
 
 
 # -- patch: PATCH /{id}
@@ -332,7 +338,7 @@ def decode_patch(scope: Scope) -> PatchPayload:
     if _raw is None:
         _problems.append(("header", "Upload-Offset", "is required"))
     elif (upload_offset := rt.parse_int(_raw)) is None or upload_offset < 0:
-        _problems.append(("header", "Upload-Offset", "must be an integer >= 0"))
+        _problems.append(("header", "Upload-Offset", rt.int_problem(_raw, 0, None)))
     # Content-Type
     content_type = None if (_v := _h.get(b"content-type")) is None else _v.decode("latin-1")
     if content_type is None:
@@ -343,7 +349,7 @@ def decode_patch(scope: Scope) -> PatchPayload:
     upload_length: int | None = None
     _raw = None if (_v := _h.get(b"upload-length")) is None else _v.decode("latin-1")
     if _raw is not None and ((upload_length := rt.parse_int(_raw)) is None or upload_length < 0):
-        _problems.append(("header", "Upload-Length", "must be an integer >= 0"))
+        _problems.append(("header", "Upload-Length", rt.int_problem(_raw, 0, None)))
     # Upload-Checksum
     upload_checksum = None if (_v := _h.get(b"upload-checksum")) is None else _v.decode("latin-1")
     if upload_checksum is not None and (_UPLOAD_CHECKSUM_PATTERN.search(upload_checksum) is None):
@@ -354,7 +360,7 @@ def decode_patch(scope: Scope) -> PatchPayload:
     content_length: int | None = None
     _raw = None if (_v := _h.get(b"content-length")) is None else _v.decode("latin-1")
     if _raw is not None and ((content_length := rt.parse_int(_raw)) is None or content_length < 0):
-        _problems.append(("header", "Content-Length", "must be an integer >= 0"))
+        _problems.append(("header", "Content-Length", rt.int_problem(_raw, 0, None)))
     # Trailer
     trailer = None if (_v := _h.get(b"trailer")) is None else _v.decode("latin-1")
     if _problems:
@@ -374,7 +380,7 @@ def decode_patch(scope: Scope) -> PatchPayload:
     )
 
 
-def decode_patch_trailers(_h: dict[str, str]) -> dict[str, Any]:
+def decode_patch_trailers(_h: dict[str, str]) -> PatchTrailers:
     """The declared trailers of a patch body, checked."""
     _problems: list[tuple[str, str, str]] = []
     upload_checksum = _h.get("upload-checksum")
@@ -384,10 +390,7 @@ def decode_patch_trailers(_h: dict[str, str]) -> dict[str, Any]:
         )
     if _problems:
         raise rt.with_problems(BadRequest("invalid trailers"), _problems)
-    _trailers: dict[str, Any] = {}
-    if upload_checksum is not None:
-        _trailers["upload_checksum"] = upload_checksum
-    return _trailers
+    return PatchTrailers(upload_checksum=upload_checksum)
 
 
 async def encode_patch(result: PatchResult, send: Send) -> None:
@@ -400,9 +403,9 @@ async def encode_patch(result: PatchResult, send: Send) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-async def encode_patch_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+async def encode_patch_error(exc: rt.ServiceError, send: Send, scope: Scope) -> None:
     """Send a declared error of patch: status, headers, JSON body."""
-    await rt.send_error(send, exc, _PATCH_CONST, head)
+    await _RESPONSES.send_error(send, exc, _PATCH_CONST, scope)
 
 
 # -- delete: DELETE /{id}
@@ -437,9 +440,9 @@ async def encode_delete(result: DeleteResult, send: Send) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-async def encode_delete_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+async def encode_delete_error(exc: rt.ServiceError, send: Send, scope: Scope) -> None:
     """Send a declared error of delete: status, headers, JSON body."""
-    await rt.send_error(send, exc, _DELETE_CONST, head)
+    await _RESPONSES.send_error(send, exc, _DELETE_CONST, scope)
 
 
 # -- get: GET /{id}
@@ -493,7 +496,7 @@ def decode_get(scope: Scope) -> GetPayload:
     )
 
 
-def encode_get(result: GetResult) -> Response:
+def encode_get(result: GetResult, scope: Scope) -> ASGIApp:
     """The get response: declared status, headers and body."""
     if result.status == 200:
         _headers: dict[str, str] = {"Tus-Resumable": "1.0.0"}
@@ -551,9 +554,17 @@ def encode_get(result: GetResult) -> Response:
     return Response(status_code=304, headers=_headers)
 
 
-async def encode_get_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+async def encode_get_error(exc: rt.ServiceError, send: Send, scope: Scope) -> None:
     """Send a declared error of get: status, headers, JSON body."""
-    await rt.send_error(send, exc, _GET_CONST, head)
+    await _RESPONSES.send_error(send, exc, _GET_CONST, scope)
+
+
+async def send_routing_error(
+    scope: Scope, send: Send, status: int, allow: Sequence[str] = ()
+) -> None:
+    """Answer a routing error of the outer app in this service's error format: 404 (no such
+    path) or 405 (with `Allow: <allow>`)."""
+    await _RESPONSES.send_routing_error(send, scope, status, allow, _ROUTING_CONST)
 
 
 def make_router(service: Service, *, base_path: str = "/files") -> APIRouter:
@@ -578,12 +589,12 @@ def make_routes(service: Service, *, base_path: str = "/files") -> list[Route]:
             result = await service.options(payload)
             await encode_options(result, send)
         except rt.ServiceError as exc:
-            await encode_options_error(exc, send, rt.is_head(scope))
+            await encode_options_error(exc, send, scope)
         except ClientDisconnect:
             await rt.send_empty(send, 400)
         except Exception:
             logger.exception("tus.options failed")
-            await rt.send_internal_error(send, _OPTIONS_CONST, rt.is_head(scope))
+            await _RESPONSES.send_internal_error(send, _OPTIONS_CONST, scope)
 
     async def options_upload(scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -591,26 +602,26 @@ def make_routes(service: Service, *, base_path: str = "/files") -> list[Route]:
             result = await service.options_upload(payload)
             await encode_options_upload(result, send)
         except rt.ServiceError as exc:
-            await encode_options_upload_error(exc, send, rt.is_head(scope))
+            await encode_options_upload_error(exc, send, scope)
         except ClientDisconnect:
             await rt.send_empty(send, 400)
         except Exception:
             logger.exception("tus.options_upload failed")
-            await rt.send_internal_error(send, _OPTIONS_UPLOAD_CONST, rt.is_head(scope))
+            await _RESPONSES.send_internal_error(send, _OPTIONS_UPLOAD_CONST, scope)
 
     async def create(scope: Scope, receive: Receive, send: Send) -> None:
         try:
             payload = decode_create(scope)
-            body = rt.BodyStream(scope, receive, decode_create_trailers)
+            body = rt.BodyStream(scope, receive, decode_create_trailers, _CREATE_NO_TRAILERS, send)
             result = await service.create(payload, body)
             await encode_create(result, send)
         except rt.ServiceError as exc:
-            await encode_create_error(exc, send, rt.is_head(scope))
+            await encode_create_error(exc, send, scope)
         except ClientDisconnect:
             await rt.send_empty(send, 400)
         except Exception:
             logger.exception("tus.create failed")
-            await rt.send_internal_error(send, _CREATE_CONST, rt.is_head(scope))
+            await _RESPONSES.send_internal_error(send, _CREATE_CONST, scope)
 
     async def head(scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -618,26 +629,26 @@ def make_routes(service: Service, *, base_path: str = "/files") -> list[Route]:
             result = await service.head(payload)
             await encode_head(result, send)
         except rt.ServiceError as exc:
-            await encode_head_error(exc, send, rt.is_head(scope))
+            await encode_head_error(exc, send, scope)
         except ClientDisconnect:
             await rt.send_empty(send, 400)
         except Exception:
             logger.exception("tus.head failed")
-            await rt.send_internal_error(send, _HEAD_CONST, rt.is_head(scope))
+            await _RESPONSES.send_internal_error(send, _HEAD_CONST, scope)
 
     async def patch(scope: Scope, receive: Receive, send: Send) -> None:
         try:
             payload = decode_patch(scope)
-            body = rt.BodyStream(scope, receive, decode_patch_trailers)
+            body = rt.BodyStream(scope, receive, decode_patch_trailers, _PATCH_NO_TRAILERS, send)
             result = await service.patch(payload, body)
             await encode_patch(result, send)
         except rt.ServiceError as exc:
-            await encode_patch_error(exc, send, rt.is_head(scope))
+            await encode_patch_error(exc, send, scope)
         except ClientDisconnect:
             await rt.send_empty(send, 400)
         except Exception:
             logger.exception("tus.patch failed")
-            await rt.send_internal_error(send, _PATCH_CONST, rt.is_head(scope))
+            await _RESPONSES.send_internal_error(send, _PATCH_CONST, scope)
 
     async def delete(scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -645,25 +656,25 @@ def make_routes(service: Service, *, base_path: str = "/files") -> list[Route]:
             result = await service.delete(payload)
             await encode_delete(result, send)
         except rt.ServiceError as exc:
-            await encode_delete_error(exc, send, rt.is_head(scope))
+            await encode_delete_error(exc, send, scope)
         except ClientDisconnect:
             await rt.send_empty(send, 400)
         except Exception:
             logger.exception("tus.delete failed")
-            await rt.send_internal_error(send, _DELETE_CONST, rt.is_head(scope))
+            await _RESPONSES.send_internal_error(send, _DELETE_CONST, scope)
 
     async def get(scope: Scope, receive: Receive, send: Send) -> None:
         try:
             payload = decode_get(scope)
             result = await service.get(payload)
-            response = encode_get(result)
+            response = encode_get(result, scope)
         except rt.ServiceError as exc:
-            await encode_get_error(exc, send, rt.is_head(scope))
+            await encode_get_error(exc, send, scope)
         except ClientDisconnect:
             await rt.send_empty(send, 400)
         except Exception:
             logger.exception("tus.get failed")
-            await rt.send_internal_error(send, _GET_CONST, rt.is_head(scope))
+            await _RESPONSES.send_internal_error(send, _GET_CONST, scope)
         else:
             await response(scope, receive, send)
 

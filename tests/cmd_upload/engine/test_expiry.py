@@ -59,7 +59,7 @@ async def test_sweep_leaves_busy_uploads_for_next_time(tmp_path: Path) -> None:
     try:
         for i in range(3):
             await new(c, f"u{i}", expires_at=NOW - 1)
-        held = await c.locker.acquire("u1", timeout=1, on_release_request=lambda: None)
+        held = await c.locker.acquire("u1", timeout=1, on_release_request=lambda _: None)
         report = await sweep_expired(c, NOW, batch=2, lock_timeout=0.05)
         assert sorted(report.expired) == ["u0", "u2"] and report.busy == ["u1"]
         await held.release()

@@ -70,7 +70,7 @@ async def test_holder_that_never_lets_go_answers_423(service: TusService) -> Non
     upload_id = await create(service, 10)
     asked: list[bool] = []
     held = await service.engine.stores.locker.acquire(
-        upload_id, timeout=1.0, on_release_request=lambda: asked.append(True)
+        upload_id, timeout=1.0, on_release_request=lambda _: asked.append(True)
     )
     try:
         with pytest.raises(errors.Locked) as caught:
@@ -133,13 +133,17 @@ class FailingDisk(FileByteStore):
         return writer
 
 
-async def test_a_disk_error_records_nothing_and_the_next_patch_succeeds(tmp_path: Path) -> None:
+async def test_a_full_disk_is_507_records_nothing_and_the_next_patch_succeeds(
+    tmp_path: Path,
+) -> None:
     stores = StoreComposer(FailingDisk(tmp_path), MemoryMetadataStore(), ProcessLocker())
     service = TusService(Engine(stores))
     upload_id = await create(service, 6)
     FailingDisk.failures = 1
-    with pytest.raises(OSError):
+    with pytest.raises(errors.InsufficientStorage) as full:
         await service.patch(patch_payload(upload_id, 0), body_of(b"abc", b"def"))
+    assert full.value.status == 507
+    assert ("Retry-After", "60") in full.value.header_items()
     head = await service.head(HeadPayload(id=upload_id, tus_resumable="1.0.0"))
     assert head.upload_offset == 0
     result = await service.patch(patch_payload(upload_id, 0), body_of(b"abc", b"def"))

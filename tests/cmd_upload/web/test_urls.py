@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from tuskit.upload.web.urls import RequestOrigin, external_base, id_from_url
 
 
@@ -33,8 +35,23 @@ def test_hostile_values_never_reach_location() -> None:
 
 
 def test_ids_from_absolute_relative_and_prefixed_urls() -> None:
-    assert id_from_url("http://h/files/abc123", "/files/") == "abc123"
+    assert id_from_url("http://h/files/abc123", "/files/", "h") == "abc123"
     assert id_from_url("/files/abc123", "/files/") == "abc123"
-    assert id_from_url("https://h/api/files/abc_1-2/", "/files/") == "abc_1-2"
+    assert id_from_url("https://H/api/files/abc_1-2/", "/files/", "h") == "abc_1-2"
     assert id_from_url("/files/../../etc", "/files/") is None
     assert id_from_url("", "/files/") is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://evil.example/files/abc123",
+        "//evil.example/files/abc123",
+        "https://h.evil.example/files/abc123",
+        "ftp://h/files/abc123",
+    ],
+)
+def test_urls_on_other_hosts_are_not_ours(url: str) -> None:
+    """Issue 15: Upload-Concat accepted any host and mapped it to a local id."""
+    assert id_from_url(url, "/files/", "h") is None
+    assert id_from_url(url, "/files/") is None  # no host known: only relative paths

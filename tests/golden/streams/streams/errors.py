@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from tusgen.runtime import ServiceError
 
 
@@ -15,33 +13,9 @@ class BadRequest(ServiceError):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> BadRequest:
-        return cls(message)
-
 
 class NotFound(ServiceError):
     """No stream with this id."""
 
     status = 404
     code = "not_found"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> NotFound:
-        return cls(message)

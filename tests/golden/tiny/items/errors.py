@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from tusgen import runtime as rt
 from tusgen.runtime import ServiceError
@@ -16,36 +17,12 @@ class BadRequest(ServiceError):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> BadRequest:
-        return cls(message)
-
 
 class NotFound(ServiceError):
     """No such item."""
 
     status = 404
     code = "not_found"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> NotFound:
-        return cls(message)
 
 
 class Busy(ServiceError):
@@ -64,8 +41,13 @@ class Busy(ServiceError):
         return _items
 
     @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> Busy:
-        return cls(message, retry_after=rt.required_int(headers, "retry-after"))
+    def from_response(
+        cls, message: str, headers: Mapping[str, str], members: Mapping[str, Any] | None = None
+    ) -> Busy:
+        return cls(
+            message,
+            retry_after=rt.required_int(headers, "retry-after"),
+        )
 
 
 class Teapot(ServiceError):
@@ -73,15 +55,3 @@ class Teapot(ServiceError):
 
     status = 418
     code = "teapot"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        _items: list[tuple[str, str]] = []
-
-        return _items
-
-    @classmethod
-    def from_response(cls, message: str, headers: Mapping[str, str]) -> Teapot:
-        return cls(message)

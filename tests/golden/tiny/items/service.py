@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from tusgen.runtime import BodyStream
+from tusgen.runtime import BodyStream, Trailers
 
 SERVICE_NAME = "items"
 """The service's name in the design."""
@@ -27,7 +28,7 @@ class Item(BaseModel):
     tags: list[str] | None = None
     """Labels."""
 
-    size: int | None = None
+    size: int | None = Field(None, ge=0)
     """Field size."""
 
 
@@ -79,6 +80,14 @@ class UploadResult(BaseModel):
     """`X-Count` header: How many."""
 
 
+@dataclass(frozen=True, eq=False)
+class UploadTrailers(Trailers):
+    """The declared trailers of a upload body: each None until the body ended or when not sent."""
+
+    x_token: str | None = None
+    """`X-Token` trailer: Three letters."""
+
+
 class MakePayload(BaseModel):
     """What the make method receives from the request."""
 
@@ -101,7 +110,9 @@ class Service(Protocol):
         """Fetch an item's counters."""
         ...
 
-    async def upload(self, payload: UploadPayload, body: BodyStream) -> UploadResult:
+    async def upload(
+        self, payload: UploadPayload, body: BodyStream[UploadTrailers]
+    ) -> UploadResult:
         """Store an item's bytes."""
         ...
 

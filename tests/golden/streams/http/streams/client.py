@@ -117,7 +117,7 @@ async def _decode_create(_response: httpx.Response) -> CreateResult:
                 "body": rt.json_body(StreamStatus, _content, _response),
             },
         )
-    raise await rt.client_error(_response, _CREATE_ERRORS)
+    raise await rt.client_error(_response, _CREATE_ERRORS, rt.TUS)
 
 
 async def _decode_put(_response: httpx.Response) -> PutResult:
@@ -132,7 +132,7 @@ async def _decode_put(_response: httpx.Response) -> PutResult:
                 "body": rt.json_body(StreamStatus, _content, _response),
             },
         )
-    raise await rt.client_error(_response, _PUT_ERRORS)
+    raise await rt.client_error(_response, _PUT_ERRORS, rt.TUS)
 
 
 async def _decode_get(_response: httpx.Response) -> GetResult:
@@ -149,7 +149,7 @@ async def _decode_get(_response: httpx.Response) -> GetResult:
                 "body": rt.ResponseStream(_response),
             },
         )
-    raise await rt.client_error(_response, _GET_ERRORS)
+    raise await rt.client_error(_response, _GET_ERRORS, rt.TUS)
 
 
 async def _decode_delete(_response: httpx.Response) -> DeleteResult:
@@ -164,4 +164,4 @@ async def _decode_delete(_response: httpx.Response) -> DeleteResult:
                 "body": rt.json_body(StreamStatus, _content, _response),
             },
         )
-    raise await rt.client_error(_response, _DELETE_ERRORS)
+    raise await rt.client_error(_response, _DELETE_ERRORS, rt.TUS)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tusgen import runtime as rt
 
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+_RESPONSES = rt.JsonResponses(b"application/json", rt.TUS, (), 860)
+"""JSON answers of this service: media type, error format, compression."""
+
 _CREATE_201: tuple[tuple[bytes, bytes], ...] = ()
 _CREATE_CONST: tuple[tuple[bytes, bytes], ...] = ()
 _PUT_201: tuple[tuple[bytes, bytes], ...] = ()
@@ -48,6 +52,7 @@ _ID_PATTERN = re.compile("^[0-9a-f-]{36}$")
 _GET_CONST: tuple[tuple[bytes, bytes], ...] = ()
 _DELETE_200: tuple[tuple[bytes, bytes], ...] = ()
 _DELETE_CONST: tuple[tuple[bytes, bytes], ...] = ()
+_ROUTING_CONST: tuple[tuple[bytes, bytes], ...] = ()
 
 
 # -- create: POST /
@@ -69,7 +74,7 @@ def decode_create(scope: Scope) -> CreatePayload:
     content_length: int | None = None
     _raw = None if _b_content_length is None else _b_content_length.decode("latin-1")
     if _raw is not None and ((content_length := rt.parse_int(_raw)) is None or content_length < 0):
-        _problems.append(("header", "Content-Length", "must be an integer >= 0"))
+        _problems.append(("header", "Content-Length", rt.int_problem(_raw, 0, None)))
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
     return rt.construct(
@@ -77,15 +82,15 @@ def decode_create(scope: Scope) -> CreatePayload:
     )
 
 
-async def encode_create(result: CreateResult, send: Send, head: bool) -> None:
+async def encode_create(result: CreateResult, send: Send, scope: Scope) -> None:
     """Send the create response: declared status, headers, body."""
     _headers = list(_CREATE_201)
-    await rt.send_json(send, 201, _headers, result.body, head)
+    await _RESPONSES.send(send, 201, _headers, result.body, scope)
 
 
-async def encode_create_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+async def encode_create_error(exc: rt.ServiceError, send: Send, scope: Scope) -> None:
     """Send a declared error of create: status, headers, JSON body."""
-    await rt.send_error(send, exc, _CREATE_CONST, head)
+    await _RESPONSES.send_error(send, exc, _CREATE_CONST, scope)
 
 
 # -- put: PUT /
@@ -107,7 +112,7 @@ def decode_put(scope: Scope) -> PutPayload:
     content_length: int | None = None
     _raw = None if _b_content_length is None else _b_content_length.decode("latin-1")
     if _raw is not None and ((content_length := rt.parse_int(_raw)) is None or content_length < 0):
-        _problems.append(("header", "Content-Length", "must be an integer >= 0"))
+        _problems.append(("header", "Content-Length", rt.int_problem(_raw, 0, None)))
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
     return rt.construct(
@@ -115,15 +120,15 @@ def decode_put(scope: Scope) -> PutPayload:
     )
 
 
-async def encode_put(result: PutResult, send: Send, head: bool) -> None:
+async def encode_put(result: PutResult, send: Send, scope: Scope) -> None:
     """Send the put response: declared status, headers, body."""
     _headers = list(_PUT_201)
-    await rt.send_json(send, 201, _headers, result.body, head)
+    await _RESPONSES.send(send, 201, _headers, result.body, scope)
 
 
-async def encode_put_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+async def encode_put_error(exc: rt.ServiceError, send: Send, scope: Scope) -> None:
     """Send a declared error of put: status, headers, JSON body."""
-    await rt.send_error(send, exc, _PUT_CONST, head)
+    await _RESPONSES.send_error(send, exc, _PUT_CONST, scope)
 
 
 # -- get: GET /{id}
@@ -141,7 +146,7 @@ def decode_get(scope: Scope) -> GetPayload:
     return rt.construct(GetPayload, {"id": id})
 
 
-def encode_get(result: GetResult) -> Response:
+def encode_get(result: GetResult, scope: Scope) -> ASGIApp:
     """The get response: declared status, headers and body."""
     _headers: dict[str, str] = {"Accept-Ranges": "bytes"}
     if result.content_type is not None:
@@ -156,9 +161,9 @@ def encode_get(result: GetResult) -> Response:
     )
 
 
-async def encode_get_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+async def encode_get_error(exc: rt.ServiceError, send: Send, scope: Scope) -> None:
     """Send a declared error of get: status, headers, JSON body."""
-    await rt.send_error(send, exc, _GET_CONST, head)
+    await _RESPONSES.send_error(send, exc, _GET_CONST, scope)
 
 
 # -- delete: DELETE /{id}
@@ -176,15 +181,23 @@ def decode_delete(scope: Scope) -> DeletePayload:
     return rt.construct(DeletePayload, {"id": id})
 
 
-async def encode_delete(result: DeleteResult, send: Send, head: bool) -> None:
+async def encode_delete(result: DeleteResult, send: Send, scope: Scope) -> None:
     """Send the delete response: declared status, headers, body."""
     _headers = list(_DELETE_200)
-    await rt.send_json(send, 200, _headers, result.body, head)
+    await _RESPONSES.send(send, 200, _headers, result.body, scope)
 
 
-async def encode_delete_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+async def encode_delete_error(exc: rt.ServiceError, send: Send, scope: Scope) -> None:
     """Send a declared error of delete: status, headers, JSON body."""
-    await rt.send_error(send, exc, _DELETE_CONST, head)
+    await _RESPONSES.send_error(send, exc, _DELETE_CONST, scope)
+
+
+async def send_routing_error(
+    scope: Scope, send: Send, status: int, allow: Sequence[str] = ()
+) -> None:
+    """Answer a routing error of the outer app in this service's error format: 404 (no such
+    path) or 405 (with `Allow: <allow>`)."""
+    await _RESPONSES.send_routing_error(send, scope, status, allow, _ROUTING_CONST)
 
 
 def make_router(service: Service, *, base_path: str = "/v1/streams") -> APIRouter:
@@ -206,43 +219,43 @@ def make_routes(service: Service, *, base_path: str = "/v1/streams") -> list[Rou
     async def create(scope: Scope, receive: Receive, send: Send) -> None:
         try:
             payload = decode_create(scope)
-            body = rt.BodyStream(scope, receive)
+            body = rt.BodyStream(scope, receive, send=send)
             result = await service.create(payload, body)
-            await encode_create(result, send, rt.is_head(scope))
+            await encode_create(result, send, scope)
         except rt.ServiceError as exc:
-            await encode_create_error(exc, send, rt.is_head(scope))
+            await encode_create_error(exc, send, scope)
         except ClientDisconnect:
             await rt.send_empty(send, 400)
         except Exception:
             logger.exception("streams.create failed")
-            await rt.send_internal_error(send, _CREATE_CONST, rt.is_head(scope))
+            await _RESPONSES.send_internal_error(send, _CREATE_CONST, scope)
 
     async def put(scope: Scope, receive: Receive, send: Send) -> None:
         try:
             payload = decode_put(scope)
-            body = rt.BodyStream(scope, receive)
+            body = rt.BodyStream(scope, receive, send=send)
             result = await service.put(payload, body)
-            await encode_put(result, send, rt.is_head(scope))
+            await encode_put(result, send, scope)
         except rt.ServiceError as exc:
-            await encode_put_error(exc, send, rt.is_head(scope))
+            await encode_put_error(exc, send, scope)
         except ClientDisconnect:
             await rt.send_empty(send, 400)
         except Exception:
             logger.exception("streams.put failed")
-            await rt.send_internal_error(send, _PUT_CONST, rt.is_head(scope))
+            await _RESPONSES.send_internal_error(send, _PUT_CONST, scope)
 
     async def get(scope: Scope, receive: Receive, send: Send) -> None:
         try:
             payload = decode_get(scope)
             result = await service.get(payload)
-            response = encode_get(result)
+            response = encode_get(result, scope)
         except rt.ServiceError as exc:
-            await encode_get_error(exc, send, rt.is_head(scope))
+            await encode_get_error(exc, send, scope)
         except ClientDisconnect:
             await rt.send_empty(send, 400)
         except Exception:
             logger.exception("streams.get failed")
-            await rt.send_internal_error(send, _GET_CONST, rt.is_head(scope))
+            await _RESPONSES.send_internal_error(send, _GET_CONST, scope)
         else:
             await response(scope, receive, send)
 
@@ -250,14 +263,14 @@ def make_routes(service: Service, *, base_path: str = "/v1/streams") -> list[Rou
         try:
             payload = decode_delete(scope)
             result = await service.delete(payload)
-            await encode_delete(result, send, rt.is_head(scope))
+            await encode_delete(result, send, scope)
         except rt.ServiceError as exc:
-            await encode_delete_error(exc, send, rt.is_head(scope))
+            await encode_delete_error(exc, send, scope)
         except ClientDisconnect:
             await rt.send_empty(send, 400)
         except Exception:
             logger.exception("streams.delete failed")
-            await rt.send_internal_error(send, _DELETE_CONST, rt.is_head(scope))
+            await _RESPONSES.send_internal_error(send, _DELETE_CONST, scope)
 
     _route_0 = rt.Dispatch({"POST": create, "PUT": put}, b"")
     for path in rt.route_paths(prefix, "/"):

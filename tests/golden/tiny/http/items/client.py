@@ -119,7 +119,7 @@ async def _decode_show(_response: httpx.Response) -> ShowResult:
                 "x_count": _h.get("x-count"),
             },
         )
-    raise await rt.client_error(_response, _SHOW_ERRORS)
+    raise await rt.client_error(_response, _SHOW_ERRORS, rt.TUS)
 
 
 async def _decode_upload(_response: httpx.Response) -> UploadResult:
@@ -134,7 +134,7 @@ async def _decode_upload(_response: httpx.Response) -> UploadResult:
                 "x_count": _h.get("x-count"),
             },
         )
-    raise await rt.client_error(_response, _UPLOAD_ERRORS)
+    raise await rt.client_error(_response, _UPLOAD_ERRORS, rt.TUS)
 
 
 async def _decode_make(_response: httpx.Response) -> MakeResult:
@@ -149,4 +149,4 @@ async def _decode_make(_response: httpx.Response) -> MakeResult:
                 "body": rt.json_body(Item, _content, _response),
             },
         )
-    raise await rt.client_error(_response, _MAKE_ERRORS)
+    raise await rt.client_error(_response, _MAKE_ERRORS, rt.TUS)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
@@ -32,6 +33,7 @@ from ...items.service import (
     ShowResult,
     UploadPayload,
     UploadResult,
+    UploadTrailers,
 )
 
 if TYPE_CHECKING:
@@ -39,14 +41,19 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+_RESPONSES = rt.JsonResponses(b"application/json", rt.TUS, (), 860)
+"""JSON answers of this service: media type, error format, compression."""
+
 _X_MODE_ENUM = frozenset(("fast", "safe"))
 _X_TOKEN_PATTERN = re.compile("^[a-z]{3}$")
 _SHOW_200: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"), (b"content-length", b"0"))
 _SHOW_CONST: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"),)
+_UPLOAD_NO_TRAILERS = UploadTrailers()
 _UPLOAD_204: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"),)
 _UPLOAD_CONST: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"),)
 _MAKE_201: tuple[tuple[bytes, bytes], ...] = ()
 _MAKE_CONST: tuple[tuple[bytes, bytes], ...] = ()
+_ROUTING_CONST: tuple[tuple[bytes, bytes], ...] = ((b"x-served-by", b"tiny"),)
 
 
 # -- show: GET /{id}
@@ -63,7 +70,7 @@ def decode_show(scope: Scope) -> ShowPayload:
     if _raw is None:
         raise NotFound("id is missing")
     elif (id := rt.parse_int(_raw)) is None or id < 1:
-        raise NotFound("id must be an integer >= 1")
+        raise NotFound("id " + rt.int_problem(_raw, 1, None))
     # X-Mode
     x_mode = None if (_v := _h.get(b"x-mode")) is None else _v.decode("latin-1")
     if x_mode is None:
@@ -94,9 +101,9 @@ async def encode_show(result: ShowResult, send: Send) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-async def encode_show_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+async def encode_show_error(exc: rt.ServiceError, send: Send, scope: Scope) -> None:
     """Send a declared error of show: status, headers, JSON body."""
-    await rt.send_error(send, exc, _SHOW_CONST, head)
+    await _RESPONSES.send_error(send, exc, _SHOW_CONST, scope)
 
 
 # -- upload: PUT /{id}
@@ -116,20 +123,20 @@ def decode_upload(scope: Scope) -> UploadPayload:
     if _raw is None:
         _problems.append(("path", "id", "is required"))
     elif (id := rt.parse_int(_raw)) is None or id < 1:
-        _problems.append(("path", "id", "must be an integer >= 1"))
+        _problems.append(("path", "id", rt.int_problem(_raw, 1, None)))
     # X-Count
     expected: int | None = None
     _raw = None if _b_expected is None else _b_expected.decode("latin-1")
     if _raw is not None and (
         (expected := rt.parse_int(_raw)) is None or expected < 0 or expected > 1000
     ):
-        _problems.append(("header", "X-Count", "must be an integer between 0 and 1000"))
+        _problems.append(("header", "X-Count", rt.int_problem(_raw, 0, 1000)))
     if _problems:
         raise rt.with_problems(BadRequest("invalid request"), _problems)
     return rt.construct(UploadPayload, {"id": id, "expected": expected})
 
 
-def decode_upload_trailers(_h: dict[str, str]) -> dict[str, Any]:
+def decode_upload_trailers(_h: dict[str, str]) -> UploadTrailers:
     """The declared trailers of a upload body, checked."""
     _problems: list[tuple[str, str, str]] = []
     x_token = _h.get("x-token")
@@ -137,10 +144,7 @@ def decode_upload_trailers(_h: dict[str, str]) -> dict[str, Any]:
         _problems.append(("trailer", "X-Token", "must match ^[a-z]{3}$"))
     if _problems:
         raise rt.with_problems(BadRequest("invalid trailers"), _problems)
-    _trailers: dict[str, Any] = {}
-    if x_token is not None:
-        _trailers["x_token"] = x_token
-    return _trailers
+    return UploadTrailers(x_token=x_token)
 
 
 async def encode_upload(result: UploadResult, send: Send) -> None:
@@ -151,9 +155,9 @@ async def encode_upload(result: UploadResult, send: Send) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-async def encode_upload_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+async def encode_upload_error(exc: rt.ServiceError, send: Send, scope: Scope) -> None:
     """Send a declared error of upload: status, headers, JSON body."""
-    await rt.send_error(send, exc, _UPLOAD_CONST, head)
+    await _RESPONSES.send_error(send, exc, _UPLOAD_CONST, scope)
 
 
 # -- make: POST /
@@ -164,23 +168,33 @@ def decode_make(scope: Scope) -> MakePayload:
     return MakePayload.model_construct()
 
 
-async def decode_make_body(receive: Receive) -> Item:
+async def decode_make_body(scope: Scope, receive: Receive) -> Item:
     """The JSON request body, validated."""
+    if not rt.is_json(scope):
+        raise rt.UnsupportedMediaType("Content-Type must be application/json")
     try:
         return Item.model_validate_json(await rt.read_body(receive))
     except ValidationError as exc:
         raise rt.with_problems(BadRequest("invalid body"), rt.json_problems(exc)) from None
 
 
-async def encode_make(result: MakeResult, send: Send, head: bool) -> None:
+async def encode_make(result: MakeResult, send: Send, scope: Scope) -> None:
     """Send the make response: declared status, headers, body."""
     _headers = list(_MAKE_201)
-    await rt.send_json(send, 201, _headers, result.body, head)
+    await _RESPONSES.send(send, 201, _headers, result.body, scope)
 
 
-async def encode_make_error(exc: rt.ServiceError, send: Send, head: bool) -> None:
+async def encode_make_error(exc: rt.ServiceError, send: Send, scope: Scope) -> None:
     """Send a declared error of make: status, headers, JSON body."""
-    await rt.send_error(send, exc, _MAKE_CONST, head)
+    await _RESPONSES.send_error(send, exc, _MAKE_CONST, scope)
+
+
+async def send_routing_error(
+    scope: Scope, send: Send, status: int, allow: Sequence[str] = ()
+) -> None:
+    """Answer a routing error of the outer app in this service's error format: 404 (no such
+    path) or 405 (with `Allow: <allow>`)."""
+    await _RESPONSES.send_routing_error(send, scope, status, allow, _ROUTING_CONST)
 
 
 def make_router(service: Service, *, base_path: str = "/items") -> APIRouter:
@@ -205,40 +219,40 @@ def make_routes(service: Service, *, base_path: str = "/items") -> list[Route]:
             result = await service.show(payload)
             await encode_show(result, send)
         except rt.ServiceError as exc:
-            await encode_show_error(exc, send, rt.is_head(scope))
+            await encode_show_error(exc, send, scope)
         except ClientDisconnect:
             await rt.send_empty(send, 400)
         except Exception:
             logger.exception("items.show failed")
-            await rt.send_internal_error(send, _SHOW_CONST, rt.is_head(scope))
+            await _RESPONSES.send_internal_error(send, _SHOW_CONST, scope)
 
     async def upload(scope: Scope, receive: Receive, send: Send) -> None:
         try:
             payload = decode_upload(scope)
-            body = rt.BodyStream(scope, receive, decode_upload_trailers)
+            body = rt.BodyStream(scope, receive, decode_upload_trailers, _UPLOAD_NO_TRAILERS, send)
             result = await service.upload(payload, body)
             await encode_upload(result, send)
         except rt.ServiceError as exc:
-            await encode_upload_error(exc, send, rt.is_head(scope))
+            await encode_upload_error(exc, send, scope)
         except ClientDisconnect:
             await rt.send_empty(send, 400)
         except Exception:
             logger.exception("items.upload failed")
-            await rt.send_internal_error(send, _UPLOAD_CONST, rt.is_head(scope))
+            await _RESPONSES.send_internal_error(send, _UPLOAD_CONST, scope)
 
     async def make(scope: Scope, receive: Receive, send: Send) -> None:
         try:
             payload = decode_make(scope)
-            body = await decode_make_body(receive)
+            body = await decode_make_body(scope, receive)
             result = await service.make(payload, body)
-            await encode_make(result, send, rt.is_head(scope))
+            await encode_make(result, send, scope)
         except rt.ServiceError as exc:
-            await encode_make_error(exc, send, rt.is_head(scope))
+            await encode_make_error(exc, send, scope)
         except ClientDisconnect:
             await rt.send_empty(send, 400)
         except Exception:
             logger.exception("items.make failed")
-            await rt.send_internal_error(send, _MAKE_CONST, rt.is_head(scope))
+            await _RESPONSES.send_internal_error(send, _MAKE_CONST, scope)
 
     _route_0 = rt.Dispatch({"GET": show, "PUT": upload, "HEAD": show}, b"")
     for path in rt.route_paths(prefix, "/{id}"):
