@@ -59,6 +59,11 @@ class StoreComposer:
         finally:
             await held.release()
 
+    async def ping(self) -> None:
+        """Raise unless both stores answer (readiness)."""
+        await self.metadata.ping()
+        await self.byte_store.ping()
+
     async def close(self) -> None:
         await self.locker.close()
         await self.metadata.close()

@@ -427,6 +427,11 @@ class FileByteStore:
         except FileNotFoundError:
             return 0
 
+    async def ping(self) -> None:
+        """The data dir exists and is writable (one syscall)."""
+        if not os.access(self.data_dir, os.W_OK | os.X_OK):
+            raise StoreError("the data directory is missing or not writable")
+
     async def close(self) -> None:
         """Nothing to release: descriptors live no longer than their writer or reader."""
 

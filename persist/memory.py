@@ -87,5 +87,8 @@ class MemoryMetadataStore:
             del self._records[k]
         return len(old)
 
+    async def ping(self) -> None:
+        """Always reachable."""
+
     async def close(self) -> None:
         self._records.clear()

@@ -202,6 +202,9 @@ class PostgresMetadataStore:
         )
         return int(status.rsplit(" ", 1)[1])
 
+    async def ping(self) -> None:
+        await self.pool.fetchval("SELECT 1")
+
     async def close(self) -> None:
         if self._owns_pool:
             await self.pool.close()

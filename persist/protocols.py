@@ -79,6 +79,10 @@ class ByteStore(Protocol):
         """Bytes actually stored; start-up recovery reconciles offsets with it."""
         ...
 
+    async def ping(self) -> None:
+        """Raise unless the store can be reached now (readiness checks, start-up)."""
+        ...
+
     async def close(self) -> None:
         """Release clients and connections (a no-op for local files)."""
         ...
@@ -157,6 +161,10 @@ class MetadataStore(Protocol):
 
     async def purge_tombstones(self, older_than: float) -> int:
         """Forget tombstones older than `older_than`; returns how many."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise unless the store can be reached now (readiness checks, start-up)."""
         ...
 
     async def close(self) -> None: ...

@@ -231,6 +231,9 @@ class RedisMetadataStore:
             if n < _PAGE:
                 return total
 
+    async def ping(self) -> None:
+        await self.client.ping()
+
     async def close(self) -> None:
         await self.client.aclose()
 

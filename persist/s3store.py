@@ -485,6 +485,10 @@ class S3ByteStore:
             marker = int(r["NextPartNumberMarker"])
         return {n: (size, etag) for n, (size, etag, _) in found.items()}
 
+    async def ping(self) -> None:
+        """The bucket answers (HEAD bucket)."""
+        await self.client.head_bucket(Bucket=self.bucket)
+
     async def close(self) -> None:
         exit_stack, self._exit = self._exit, None
         if exit_stack is not None:

@@ -267,6 +267,9 @@ class SqliteMetadataStore:
             )
             return cur.rowcount
 
+    async def ping(self) -> None:
+        self._db.execute("SELECT 1").fetchone()
+
     async def close(self) -> None:
         self._db.close()
 

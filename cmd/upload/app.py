@@ -18,7 +18,7 @@ from typing import Any
 
 from tuskit.persist.recovery import recover
 
-from . import httpproto, tus
+from . import health, httpproto, tus
 from .asgi import Mount, UploadApp
 from .engine import Engine, EngineOptions, Inflight
 from .observe.logformat import configure_logging
@@ -51,6 +51,7 @@ def mounts(settings: Settings) -> list[Mount]:
             behind_proxy=settings.behind_proxy,
             cors_origins=settings.cors_origins,
         ),
+        health.mount(),
     ]
 
 

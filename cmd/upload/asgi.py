@@ -13,6 +13,7 @@ errors), measured at ~6.7 us of a ~29 us HEAD. This class keeps only what is use
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -45,10 +46,17 @@ class Mount:
     bind: Bind
     routing_error: RoutingError
     cors: Middleware | None = None
+    exact: tuple[str, ...] = ()
+    """Further paths this mount answers, exactly (e.g. `/readyz` beside `/healthz`)."""
     routes: list[BaseRoute] = field(default_factory=list)
 
     def matches(self, path: str) -> bool:
-        return not self.path or path == self.path or path.startswith(self.path + "/")
+        return (
+            not self.path
+            or path == self.path
+            or path.startswith(self.path + "/")
+            or path in self.exact
+        )
 
 
 class _Mounted:
@@ -81,12 +89,17 @@ Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]
 
 
 class UploadApp:
-    """Dispatches to mounts; the first mount also answers paths no mount claims."""
+    """Dispatches to mounts; the first mount also answers paths no mount claims.
+
+    Embeddable: under a host app's `Mount("/prefix", app)` (or uvicorn `--root-path`)
+    paths are matched below the scope's `root_path`; the host runs `running()` in its own
+    lifespan, since a mounted app's lifespan is not run by Starlette."""
 
     def __init__(self, mounts: Sequence[Mount], lifespan: Lifespan | None = None) -> None:
         if not mounts:
             raise ValueError("an upload app needs at least one mounted service")
         self.mounts = list(mounts)
+        self._lifespan = lifespan
         self._lifespan_router = Router(lifespan=lifespan)
         self._ordered = sorted(
             (_Mounted(m, self) for m in self.mounts), key=lambda m: len(m.mount.path), reverse=True
@@ -95,6 +108,12 @@ class UploadApp:
 
     def mount(self, name: str) -> Mount:
         return next(m for m in self.mounts if m.name == name)
+
+    def running(self) -> AbstractAsyncContextManager[None]:
+        """Open the stores and serve until the block ends (for a host app's lifespan)."""
+        if self._lifespan is None:
+            return contextlib.nullcontext()
+        return self._lifespan(self)
 
     def bind(self, engine: Engine) -> None:
         """Give every mount its routes on `engine` (at start-up, once stores are open)."""
@@ -111,6 +130,9 @@ class UploadApp:
             await self._lifespan_router.lifespan(scope, receive, send)
             return
         path: str = scope.get("path", "")
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]  # embedded under a prefix
         target = self._fallback
         for mounted in self._ordered:
             if mounted.mount.matches(path):

@@ -5,17 +5,20 @@ every flag can also be set as `UPLOAD_<NAME>` in the environment, e.g. UPLOAD_DA
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from types import FrameType
 from typing import NoReturn
 
 import uvicorn
 from pydantic import ValidationError
 
-from . import preflight
+from . import ops_preflight, preflight
+from .app import mounts
 from .observe.logformat import uvicorn_log_config
 from .observe.redact import redact_url
 from .settings import ENV_PREFIX, Settings
@@ -41,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Resumable-upload server (tus 1.0.0 with every extension). "
         "Each flag can also be set as UPLOAD_<FLAG> in the environment.",
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     for name, field in Settings.model_fields.items():
         default = field.default
         shown = ",".join(default) if isinstance(default, tuple) else default
@@ -80,14 +84,26 @@ def _one_line(exc: ValidationError, given: dict[str, object]) -> str:
     return "; ".join(problems)
 
 
+def _version() -> str:
+    try:
+        return version("tuskit")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     settings = settings_from_args(argv)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    problems = preflight.check(settings)
+    try:
+        asyncio.run(preflight.check(settings, mounts(settings)))
+    except preflight.StartupError as exc:
+        print(f"upload: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    problems = ops_preflight.check(settings)  # hooks, brokers, key files (docs/operations.md)
     if problems:
         print(f"upload: error: {'; '.join(problems)}", file=sys.stderr, flush=True)
-        sys.exit(2)
-    preflight.metrics_dir(settings)
+        raise SystemExit(1)
+    ops_preflight.metrics_dir(settings)
     os.environ.update(settings.to_env())
     state = settings.state or f"sqlite:///{settings.data_dir / '.state' / 'uploads.sqlite3'}"
     if not state.startswith("sqlite"):

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tuskit.upload")
 
+UNWATCHED = frozenset({endpoint.NAME, "health"})
+"""Mounts without request metrics or log lines: scrapes and load-balancer probes, every
+few seconds each, would drown the requests that matter."""
+
 
 def state_backend(settings: Settings) -> str:
     state = settings.state
@@ -107,7 +111,7 @@ class Operations:
 
     def wrap(self, mount: Mount, stack: ASGIApp) -> ASGIApp:
         """Per request: events stored before the answer, then metrics and the log line."""
-        if mount.name == endpoint.NAME:
+        if mount.name in UNWATCHED:
             return stack
         hooks = self.hooks
         if hooks is not None and hooks.recorder is not None:

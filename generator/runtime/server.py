@@ -4,7 +4,7 @@ empty, JSON and error responses (headers precomputed by the generated module).""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from starlette.requests import ClientDisconnect
@@ -172,3 +172,17 @@ def json_response(
 async def empty_body() -> AsyncIterator[bytes]:
     return
     yield b""  # pragma: no cover
+
+
+class IncompleteService(TypeError):
+    """A handwritten service lacks methods its design declares."""
+
+
+def check_service(service: object, name: str, methods: Sequence[str]) -> None:
+    """Refuse, in one line naming them, a service missing any declared method."""
+    missing = [m for m in methods if not callable(getattr(service, m, None))]
+    if missing:
+        raise IncompleteService(
+            f"{type(service).__name__} does not implement the {name} service's "
+            f"method{'s' if len(missing) > 1 else ''} {', '.join(missing)} (see the design)"
+        )

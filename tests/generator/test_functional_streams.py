@@ -213,6 +213,12 @@ async def test_declared_trailers_are_decoded_after_the_body(
             received["trailers"] = body.trailers
             return svc.UploadResult(x_count=n)
 
+        async def show(self, payload: Any) -> Any:
+            raise AssertionError("not called here")
+
+        async def make(self, payload: Any, body: Any) -> Any:
+            raise AssertionError("not called here")
+
     inner = FastAPI()
     inner.include_router(g["server"].make_router(Items()))
     transport = httpx.ASGITransport(app=app)

@@ -237,3 +237,25 @@ def test_int_problem_says_what_is_wrong() -> None:
     assert "leading zeros" in int_problem("007", 0)
     assert "too large" in int_problem("99999999999999999999", 0)
     assert int_problem("2000", 1, 1000) == "must be an integer between 1 and 1000"
+
+
+def test_generated_routes_refuse_a_service_missing_methods() -> None:
+    """Issue 15, item 4: a design method the service does not implement fails at start-up
+    with one line naming it, not as a 500 on first use."""
+    import pytest
+
+    from tusgen.runtime import IncompleteService
+    from tuskit.gen.http.tus.server import make_routes
+
+    class Half:
+        async def options(self, payload: object) -> None: ...
+
+        async def head(self, payload: object) -> None: ...
+
+    with pytest.raises(IncompleteService) as refused:
+        make_routes(Half())  # type: ignore[arg-type]
+    message = str(refused.value)
+    assert "\n" not in message
+    for name in ("options_upload", "create", "patch", "delete", "get"):
+        assert name in message
+    assert "head," not in message and "options," not in message

@@ -34,6 +34,9 @@ class CoreOnlyBytes:
     async def durable_size(self, info: UploadInfo) -> int:
         return 0
 
+    async def ping(self) -> None:
+        pass
+
     async def close(self) -> None:
         pass
 

@@ -27,6 +27,11 @@ class RequestContext:
         return str(self._scope.get("method", ""))
 
     @property
+    def root_path(self) -> str:
+        """The prefix the app is mounted under (a host app's Mount, `--root-path`)."""
+        return str(self._scope.get("root_path", ""))
+
+    @property
     def uri(self) -> str:
         path = str(
             self._scope.get("raw_path", b"").decode("latin-1") or self._scope.get("path", "")

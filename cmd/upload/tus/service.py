@@ -37,7 +37,7 @@ from tuskit.gen.tus.service import (
 )
 from tuskit.persist.model import UploadInfo
 
-from ..engine import AccessMode, Engine
+from ..engine import AccessMode, Engine, current_request
 from ..engine.errors import BodyRejected, EngineError
 from ..web import download
 from ..web.dates import http_date
@@ -140,7 +140,11 @@ class TusService:
             payload.x_forwarded_proto,
             payload.x_forwarded_prefix,
         )
-        base = external_base(origin, self.config.base_path, behind_proxy=self.config.behind_proxy)
+        request = current_request.get()
+        root = request.root_path if request is not None else ""  # embedded under a prefix
+        base = external_base(
+            origin, root + self.config.base_path, behind_proxy=self.config.behind_proxy
+        )
         concat = payload.upload_concat
         if concat is not None and concat.startswith("final"):
             if has_body:

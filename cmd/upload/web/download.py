@@ -89,6 +89,8 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     first, last = match.groups()
     if first == "" and last == "":
         return None
+    if first != "" and last != "" and int(last) < int(first):
+        return None  # invalid (RFC 9110 14.1.1): ignored, whatever the body's size
     if size == 0:
         return "unsatisfiable"  # no byte range of an empty body exists
     if first == "":
@@ -97,8 +99,6 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
             return "unsatisfiable"
         return (max(0, size - suffix), size)
     start = int(first)
-    if last != "" and int(last) < start:
-        return None
     if start >= size:
         return "unsatisfiable"
     end = size if last == "" else min(size, int(last) + 1)

@@ -71,3 +71,10 @@ def test_inline_only_for_safe_types() -> None:
 @pytest.mark.parametrize("header", ["bytes=-5", "bytes=0-", "bytes=0-0"])
 def test_no_range_of_an_empty_body_is_satisfiable(header: str) -> None:
     assert plan_download(V, 0, Conditions(range=header)).status == 416
+
+
+@pytest.mark.parametrize("size", [0, 3, 10])
+def test_an_invalid_range_is_ignored_even_on_an_empty_body(size: int) -> None:
+    """`bytes=5-2` is not a range at all (RFC 9110 14.1.1): the whole body, never 416."""
+    plan = plan_download(V, size, Conditions(range="bytes=5-2"))
+    assert (plan.status, plan.start, plan.end) == (200, 0, size)
