@@ -80,10 +80,24 @@ class RequestLog:
         if method not in METHODS:
             method = "other"
         raw_path: str = scope.get("path", "")
-        ident = upload_id(raw_path, location, prefix)
-        path = _printable(raw_path)
+        # Inlined (upload_id, _printable, _remote): this runs once per request.
+        if location:
+            ident = location.rpartition("/")[2]
+        elif raw_path.startswith(prefix):
+            ident = raw_path[len(prefix) :].partition("/")[0]
+        else:
+            ident = ""
+        if not (ident.isascii() and ident.isalnum() and len(ident) <= 128):
+            ident = ident if ident and is_safe_id(ident) else ""
+        path = raw_path
+        if len(path) > 512 or not path.isprintable() or " " in path:
+            path = _printable(path)
         at = self._time(done + offset)
-        remote = self._remote(scope)
+        if self.behind_proxy:
+            remote = self._remote(scope)
+        else:
+            client = scope.get("client")
+            remote = client[0] if client else "-"
         if self.json:
             return json.dumps(
                 {
