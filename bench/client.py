@@ -154,6 +154,8 @@ class Conn:
         if body:
             self.sock.sendall(body)
         resp = _parse_head(self._read_until(b"\r\n\r\n"))
+        while 100 <= resp.status < 200 and resp.status != 101:  # interim: the final follows
+            resp = _parse_head(self._read_until(b"\r\n\r\n"))
         kind, n = _body_plan(resp, head=method == "HEAD")
         if kind == "length":
             self._read_exact(n)
@@ -232,6 +234,8 @@ async def _py_load(
                 try:
                     writer.write(request)
                     resp = _parse_head(await reader.readuntil(b"\r\n\r\n"))
+                    while 100 <= resp.status < 200 and resp.status != 101:
+                        resp = _parse_head(await reader.readuntil(b"\r\n\r\n"))
                     kind, n = _body_plan(resp, head)
                     if kind == "length" and n:
                         await reader.readexactly(n)

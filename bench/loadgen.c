@@ -57,6 +57,7 @@ static struct sockaddr_in addr;
 static int ep;
 static long long issued, completed, errors, non2xx, target_requests;
 static long long status_count[6];
+static long long interim;
 static double deadline;
 
 static double now(void) {
@@ -158,6 +159,10 @@ static void parse(conn_t *c) {
             }
             memmove(c->rbuf, c->rbuf + hlen, c->rlen - hlen);
             c->rlen -= hlen;
+            if (c->status >= 100 && c->status < 200 && c->status != 101) {
+                interim++;  /* an interim response (100 Continue, 104): the final one follows */
+                continue;
+            }
             int nobody = head_mode || c->status == 204 || c->status == 304 || c->status < 200;
             if (nobody || (!chunked && clen <= 0)) { finish_response(c); continue; }
             if (chunked) c->state = ST_CH_SIZE;
@@ -285,9 +290,9 @@ int main(int argc, char **argv) {
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     printf("{\"completed\": %lld, \"errors\": %lld, \"non2xx\": %lld, \"elapsed\": %.6f, "
-           "\"client_cpu\": %.6f, \"status\": {\"1xx\": %lld, \"2xx\": %lld, \"3xx\": %lld, "
+           "\"client_cpu\": %.6f, \"interim\": %lld, \"status\": {\"1xx\": %lld, \"2xx\": %lld, \"3xx\": %lld, "
            "\"4xx\": %lld, \"5xx\": %lld}}\n",
-           completed, errors, non2xx, elapsed, cpu, status_count[1], status_count[2],
+           completed, errors, non2xx, elapsed, cpu, interim, status_count[1], status_count[2],
            status_count[3], status_count[4], status_count[5]);
     return 0;
 }

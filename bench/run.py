@@ -118,7 +118,7 @@ def _rounds(
                             res.rounds.setdefault(sc.name, {}).setdefault(name, []).append(metrics)
                 continue
             for name in order:
-                if name in res.skipped:
+                if name in res.skipped or (sc.only and name not in sc.only):
                     continue
                 procstat.quiet_disk()
                 try:

@@ -22,6 +22,9 @@ from bench.targets import HOST, RunningTarget
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 TUS = {"Tus-Resumable": "1.0.0"}
+IETF = {"Upload-Draft-Interop-Version": "9"}
+IETF_PATH = "/uploads/"  # our server's IETF-draft endpoint (the sink answers any path)
+PARTIAL = "application/partial-upload"
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class Scenario:
     # True: not run per selected target but by its own runner (bench/s3.py), which fills
     # Results.rounds for its own row names
     own_runner: bool = False
+    # the targets it runs on (empty: all); the IETF draft's scenarios skip @tus/server
+    only: tuple[str, ...] = ()
 
 
 def _create(conn: Conn, target: RunningTarget, length: int, body: bytes = b"") -> str:
@@ -121,6 +126,64 @@ def patch_upload(
         "peak_rss_mib": target.memory().peak_rss_bytes / MiB,
         "client_cpu_s_per_gib": client / gib,
     }, path
+
+
+def ietf_patch_upload(target: RunningTarget, total: int, chunk_size: int) -> Metrics:
+    """`patch_upload` in the IETF draft's terms (interop 9): an empty `Upload-Complete: ?0`
+    creation, then `application/partial-upload` appends, the last one `?1`."""
+    chunk = memoryview(random.Random(1).randbytes(chunk_size))
+    conn = Conn(HOST, target.port)
+    try:
+        headers = {**IETF, "Upload-Complete": "?0", "Upload-Length": str(total)}
+        resp = conn.request("POST", IETF_PATH, headers)
+        if resp.status != 201 or "location" not in resp.headers:
+            raise ScenarioError(f"POST answered {resp.status}, headers {resp.headers}")
+        path = resp.path_of_location()
+        cpu0, client0, t0 = target.cpu_seconds(), time.process_time(), time.perf_counter()
+        offset = 0
+        while offset < total:
+            body = chunk[: min(chunk_size, total - offset)]
+            last = offset + len(body) == total
+            headers = {
+                **IETF,
+                "Upload-Offset": str(offset),
+                "Upload-Complete": "?1" if last else "?0",
+                "Content-Type": PARTIAL,
+            }
+            resp = conn.request("PATCH", path, headers, body)
+            offset += len(body)
+            if resp.status not in (201, 204) or resp.headers.get("upload-offset") != str(offset):
+                raise ScenarioError(f"PATCH answered {resp.status}, headers {resp.headers}")
+        elapsed = time.perf_counter() - t0
+        cpu, client = target.cpu_seconds() - cpu0, time.process_time() - client0
+    finally:
+        conn.close()
+    gib = total / GiB
+    return {
+        "throughput_mib_s": total / MiB / elapsed,
+        "cpu_s_per_gib": cpu / gib,
+        "peak_rss_mib": target.memory().peak_rss_bytes / MiB,
+        "client_cpu_s_per_gib": client / gib,
+    }
+
+
+def run_ietf_big(target: RunningTarget, sizes: Sizes, _loadgen: Path | None) -> Metrics:
+    return ietf_patch_upload(target, sizes.big_total, sizes.big_chunk)
+
+
+def run_ietf_small(target: RunningTarget, sizes: Sizes, loadgen: Path | None) -> Metrics:
+    """`small` as the draft's optimistic creation: the whole file with `Upload-Complete: ?1`
+    (our server answers a 104 with the upload's URL, then 201)."""
+    headers = {**IETF, "Upload-Complete": "?1", "Content-Type": "application/octet-stream"}
+    body = random.Random(2).randbytes(sizes.small_size)
+    request = encode_request("POST", IETF_PATH, f"{HOST}:{target.port}", headers, body)
+    c = sizes.concurrency
+    _checked(run_load(target.port, request, c, sizes.small_warmup, loadgen=loadgen), "warm-up")
+    return _load_metrics(
+        target,
+        lambda: run_load(target.port, request, c, sizes.small_count, loadgen=loadgen),
+        "uploads",
+    )
 
 
 def _big(target: RunningTarget, sizes: Sizes, checksum: bool) -> Metrics:
@@ -228,6 +291,12 @@ def build_scenarios(sizes: Sizes) -> list[Scenario]:
                  "cpu_s_per_gib", run_big_sha256),
         Scenario("small", f"{small}, concurrency {sizes.concurrency}", "uploads_s",
                  "server_cpu_us_per_op", run_small),
+        Scenario("ietf-big", big + ", IETF draft (interop 9) appends", "throughput_mib_s",
+                 "cpu_s_per_gib", run_ietf_big, ratios=(("sink", "vs sink"),),
+                 only=("ours", "sink")),
+        Scenario("ietf-small", f"{small}, IETF draft (interop 9, 104 then 201), concurrency "
+                 f"{sizes.concurrency}", "uploads_s", "server_cpu_us_per_op", run_ietf_small,
+                 ratios=(("sink", "vs sink"),), only=("ours", "sink")),
         Scenario("head", f"HEAD for {sizes.head_seconds:g} s, concurrency {sizes.concurrency}",
                  "requests_s", "server_cpu_us_per_op", run_head),
         Scenario("memory", f"RSS after {sizes.memory_first} vs {sizes.memory_total} uploads",

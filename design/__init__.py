@@ -8,6 +8,7 @@ from __future__ import annotations
 from tusgen.dsl import API
 
 from .cors import declare_cors
+from .ietf import declare_ietf
 from .tus import declare_tus
 
 
@@ -17,10 +18,12 @@ def build() -> API:
         "upload",
         title="Resumable uploads",
         version="1.0.0",
-        doc="tus 1.0.0 resumable uploads with every extension, downloads and CORS.",
+        doc="Resumable uploads: tus 1.0.0 with every extension and the IETF resumable-upload"
+        " draft (interop 9 and 6), downloads and CORS.",
     )
     declare_cors(api)
     declare_tus(api)
+    declare_ietf(api)
     return api
 
 

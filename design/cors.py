@@ -1,4 +1,5 @@
-"""Browser access: tus-js-client and Uppy run on other origins and read tus headers."""
+"""Browser access: tus-js-client and Uppy run on other origins and read the tus and
+IETF-draft headers."""
 
 from __future__ import annotations
 
@@ -18,6 +19,13 @@ TUS_REQUEST_HEADERS = [
     "Upload-Defer-Length",
     "Upload-Concat",
     "Upload-Checksum",
+    # the IETF resumable-upload draft (design/ietf.py) and RFC 9530 digests
+    "Upload-Complete",
+    "Upload-Draft-Interop-Version",
+    "Content-Disposition",
+    "Content-Digest",
+    "Repr-Digest",
+    "Want-Repr-Digest",
     "Range",
     "If-Range",
     "If-Match",
@@ -40,6 +48,11 @@ TUS_EXPOSED_HEADERS = [
     "Tus-Extension",
     "Tus-Max-Size",
     "Tus-Checksum-Algorithm",
+    "Upload-Complete",
+    "Upload-Limit",
+    "Upload-Draft-Interop-Version",
+    "Repr-Digest",
+    "Content-Location",
     "Content-Range",
     "Content-Disposition",
     "ETag",

@@ -205,6 +205,22 @@ class S3ChunkWriter:
             await self._store.complete(self._info.id, self._mpu, base, tail, self._etags)
         return offset
 
+    async def checkpoint(self) -> int:
+        """Checkpointing: wait for the parts in flight and PUT a marker naming them (with
+        no tail: the part being filled stays in memory); returns the end of those parts.
+        A crash after it leaves the marker, which the next writer keeps when the record
+        says that offset, or deletes with the other leftovers when it does not."""
+        self._check_open()
+        if self._tasks:
+            finished, _ = await asyncio.wait(self._tasks)
+            self._reap(finished)
+        base = self._next - 1
+        offset = base * self._p
+        if offset > self._start:
+            await self._store.put_tail(self._info.id, base, b"", self._p)
+            self._start = offset
+        return self._start
+
     async def discard(self) -> None:
         """Forget this writer's bytes: cancel uploads; the committed marker is untouched."""
         self._check_open()

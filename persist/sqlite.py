@@ -85,6 +85,52 @@ def _row(info: UploadInfo) -> tuple[Any, ...]:
 
 _SELECT_ONE = f"SELECT {_COLUMNS} FROM uploads WHERE id = ?"
 _CACHE_SIZE = 8192  # records; cleared whole when full (HEADs re-read in ~9 us)
+_CACHE_BYTES = 16 * 1024 * 1024  # and bounded by size: records carry up to 16 KiB metadata
+
+
+def _weight(info: UploadInfo) -> int:
+    """About what a cached record costs in memory (its metadata dominates when large)."""
+    return 400 + sum(len(k) + len(v) for k, v in info.metadata)
+
+
+class _RecordCache:
+    """Frozen records by id, bounded by count and by bytes (cleared whole when full)."""
+
+    __slots__ = ("_bytes", "_items")
+
+    def __init__(self) -> None:
+        self._items: dict[str, UploadInfo] = {}
+        self._bytes = 0
+
+    def get(self, upload_id: str) -> UploadInfo | None:
+        return self._items.get(upload_id)
+
+    def put(self, info: UploadInfo) -> None:
+        weight = _weight(info)
+        if weight > _CACHE_BYTES // 64:
+            return  # a huge record is cheaper to re-read than to keep
+        if len(self._items) >= _CACHE_SIZE or self._bytes + weight > _CACHE_BYTES:
+            self.clear()
+        self.drop(info.id)
+        self._items[info.id] = info
+        self._bytes += weight
+
+    def drop(self, upload_id: str) -> None:
+        old = self._items.pop(upload_id, None)
+        if old is not None:
+            self._bytes -= _weight(old)
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def size(self) -> int:
+        return self._bytes
+
 
 _STATES = {s.value: s for s in UploadState}  # a dict lookup; calling the enum is slower
 
@@ -132,7 +178,7 @@ class SqliteMetadataStore:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute(f"PRAGMA synchronous = {synchronous}")
         self._migrate()
-        self._cache: dict[str, UploadInfo] = {}
+        self._cache = _RecordCache()
         self._version: object = None
 
     def _migrate(self) -> None:
@@ -158,7 +204,7 @@ class SqliteMetadataStore:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     async def create(self, info: UploadInfo) -> None:
-        self._cache.pop(info.id, None)
+        self._cache.drop(info.id)
         try:
             if info.partials is None:
                 self._db.execute(f"INSERT INTO uploads ({_COLUMNS}) VALUES ({_QS})", _row(info))
@@ -190,13 +236,11 @@ class SqliteMetadataStore:
         if row is None:
             return None
         info = _info(row)
-        if len(self._cache) >= _CACHE_SIZE:
-            self._cache.clear()
-        self._cache[upload_id] = info  # frozen: safe to hand out again
+        self._cache.put(info)  # frozen: safe to hand out again
         return info
 
     async def save(self, info: UploadInfo) -> None:
-        self._cache.pop(info.id, None)
+        self._cache.drop(info.id)
         values = _row(info)
         cur = self._db.execute(
             "UPDATE uploads SET state = ?, length = ?, upload_offset = ?, metadata = ?,"
@@ -213,7 +257,7 @@ class SqliteMetadataStore:
             )
 
     async def mark(self, upload_id: str, state: UploadState, now: float) -> None:
-        self._cache.pop(upload_id, None)
+        self._cache.drop(upload_id)
         cur = self._db.execute(
             "UPDATE uploads SET state = ?, updated_at = ? WHERE id = ?",
             (UploadState(state).value, now, upload_id),

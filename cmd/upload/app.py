@@ -18,7 +18,7 @@ from typing import Any
 
 from tuskit.persist.recovery import recover
 
-from . import health, httpproto, tus
+from . import health, httpproto, ietf, tus
 from .asgi import Mount, UploadApp
 from .engine import Engine, EngineOptions, Inflight
 from .observe.logformat import configure_logging
@@ -51,6 +51,15 @@ def mounts(settings: Settings) -> list[Mount]:
             behind_proxy=settings.behind_proxy,
             cors_origins=settings.cors_origins,
         ),
+        *[
+            ietf.mount(
+                path=settings.ietf_base,
+                behind_proxy=settings.behind_proxy,
+                cors_origins=settings.cors_origins,
+                progress_interval=settings.ietf_progress_interval,
+            )
+        ]
+        * settings.ietf,
         health.mount(),
     ]
 

@@ -8,7 +8,16 @@
   in `receive`, two copies of every uploaded byte on the event loop. Here each chunk the
   parser made is handed to the application as it is, one `http.request` message per
   chunk, with the same flow control (reading pauses past `HIGH_WATER_LIMIT` buffered).
+  Chunks that arrived before the client went away are still handed over, then the
+  disconnect (stock uvicorn drops them): an interrupted upload keeps every byte it got.
   Measured on 2 GiB of 64 MiB PATCHes: see docs/benchmark/report.md.
+- Interim responses: ASGI has no 1xx message, so this protocol offers the extension
+  `http.response.informational` (advertised in `scope["extensions"]`): the app sends
+  `{"type": "http.response.informational", "status": 1xx, "headers": [...]}` any number of
+  times before `http.response.start`, e.g. the resumable-upload draft's `104 Upload
+  Resumption Supported` with the upload's `Location`. Sending one after the final response
+  started is an error; HTTP/1.0 clients never get one (RFC 9110, 15.2); `Expect:
+  100-continue` still gets its own 100 when the app first reads the body.
 - Limits (slowloris and memory): a connection that has not sent complete headers within
   `header_timeout` is closed (so is one that never sends a byte); headers larger than
   `max_header_size` in total are answered 431 as soon as they pass it, before the parser
@@ -30,8 +39,14 @@ from typing import Any, cast
 
 import httptools
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import (
+    HEADER_RE,
+    HEADER_VALUE_RE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 
+from tusgen.runtime import INFORMATIONAL_EXTENSION as INFORMATIONAL_KEY
 from tusgen.runtime import TRAILERS_EXTENSION as TRAILERS_KEY
 
 log = logging.getLogger("tuskit.upload.http")
@@ -76,6 +91,26 @@ class Rejected(Exception):
         return head.encode("latin-1") + body
 
 
+REASONS = {100: b"Continue", 102: b"Processing", 103: b"Early Hints"}
+REASONS[104] = b"Upload Resumption Supported"  # draft-ietf-httpbis-resumable-upload
+
+
+def interim_head(status: int, headers: Any) -> bytes:
+    """The bytes of one interim response; raises RuntimeError for anything but a 1xx (not
+    101: switching protocols is not an interim response) or an invalid header."""
+    if type(status) is not int or not 100 <= status <= 199 or status == 101:
+        raise RuntimeError(f"{status!r} is not an informational status")
+    content = [b"HTTP/1.1 %d %s\r\n" % (status, REASONS.get(status, b""))]
+    for name, value in headers:
+        if HEADER_RE.search(name):
+            raise RuntimeError("Invalid HTTP header name.")
+        if HEADER_VALUE_RE.search(value):
+            raise RuntimeError("Invalid HTTP header value.")
+        content.extend([bytes(name).lower(), b": ", bytes(value), b"\r\n"])
+    content.append(b"\r\n")
+    return b"".join(content)
+
+
 class ChunkQueueCycle(RequestResponseCycle):
     """A request cycle whose body is a queue of the parser's chunks (no bytearray)."""
 
@@ -86,6 +121,30 @@ class ChunkQueueCycle(RequestResponseCycle):
         self.chunks = deque()
         self.buffered = 0
 
+    async def send(self, message: Any) -> None:
+        if message["type"] != INFORMATIONAL_KEY:
+            if message["type"] == "http.response.start" and self.more_body:
+                # Answered before the body ended (a refusal, an idle or stopped body):
+                # the rest of it would be read as the next request, so the connection
+                # ends with this response.
+                self.keep_alive = False
+            await super().send(message)
+            return
+        if self.response_started:
+            raise RuntimeError("an interim response cannot follow the final response's start")
+        head = interim_head(message.get("status"), message.get("headers", ()))
+        if self.disconnected or self.transport.is_closing():
+            return
+        if self.scope.get("http_version") == "1.0":
+            return  # an HTTP/1.0 client does not understand interim responses
+        if message["status"] == 100:
+            if not self.waiting_for_100_continue:
+                return  # only an `Expect: 100-continue` request gets a 100, and only once
+            self.waiting_for_100_continue = False
+        if self.flow.write_paused:
+            await self.flow.drain()
+        self.transport.write(head)
+
     async def receive(self) -> Any:
         if self.waiting_for_100_continue and not self.transport.is_closing():
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -95,21 +154,14 @@ class ChunkQueueCycle(RequestResponseCycle):
             if not self.chunks:
                 await self.message_event.wait()
                 self.message_event.clear()
-        if self.disconnected or self.response_complete:
-            return {"type": "http.disconnect"}
+        if self.response_complete or (self.disconnected and not self.chunks):
+            return {"type": "http.disconnect"}  # after what arrived before the disconnect
         if not self.chunks:
             return {"type": "http.request", "body": b"", "more_body": self.more_body}
         body = self.chunks.popleft()
         self.buffered -= len(body)
         more = self.more_body or bool(self.chunks)
         return {"type": "http.request", "body": body, "more_body": more}
-
-    async def send(self, message: Any) -> None:
-        if message["type"] == "http.response.start" and self.more_body and not self.disconnected:
-            # Answered before the body ended (a refusal, an idle or stopped body): the
-            # rest of it would be read as the next request, so the connection ends here.
-            self.keep_alive = False
-        await super().send(message)
 
 
 class UploadHttpProtocol(HttpToolsProtocol):
@@ -224,6 +276,8 @@ class UploadHttpProtocol(HttpToolsProtocol):
         if cycle is not before and type(cycle) is RequestResponseCycle and not cycle.body:
             cycle.__class__ = ChunkQueueCycle  # same state, our receive; see the docstring
             cast(ChunkQueueCycle, cycle).adopt()
+            extensions: dict[str, Any] = cycle.scope.setdefault("extensions", {})
+            extensions[INFORMATIONAL_KEY] = {}
 
     def on_body(self, body: bytes) -> None:
         cycle = self.cycle

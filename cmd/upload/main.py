@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     """One flag per settings field; defaults stay with the model (and the environment)."""
     p = _Parser(
         prog="upload",
-        description="Resumable-upload server (tus 1.0.0 with every extension). "
+        description="Resumable-upload server (tus 1.0.0 with every extension, and the IETF "
+        "resumable-upload draft). "
         "Each flag can also be set as UPLOAD_<FLAG> in the environment.",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -109,9 +110,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not state.startswith("sqlite"):
         state = redact_url(state)  # no password in a log line
     where = settings.data_dir if settings.store == "file" else f"s3 {settings.s3_bucket}"
+    ietf = f" | IETF draft on {settings.ietf_path}" if settings.ietf else ""
     print(
         f"upload: tus 1.0.0 on http://{settings.host}:{settings.port}{settings.location_base}"
-        f" | bytes: {where} | state: {state} | workers: {settings.workers}",
+        f"{ietf} | bytes: {where} | state: {state} | workers: {settings.workers}",
         file=sys.stderr,
         flush=True,
     )

@@ -179,6 +179,19 @@ class Settings(BaseSettings):
     pg_schema: str = Field(
         default="public", description="schema with --state postgresql://... (created on start)"
     )
+    ietf: Flag = Field(
+        default=True,
+        description="serve the IETF resumable-upload draft (interop 9 and 6) beside tus;"
+        " --no-ietf turns it off",
+    )
+    ietf_path: str = Field(
+        default="/uploads/", description="URL path of IETF-draft uploads (Resumable Uploads)"
+    )
+    ietf_progress_interval: Duration = Field(
+        default=2.0,
+        description="seconds between progress 104s (each a recorded checkpoint) while a"
+        " long IETF-draft body streams (0 = none)",
+    )
 
     # -- operations (docs/operations.md): hooks, events, auth, metrics, logs ---------------
     hooks_http: str = Field(
@@ -245,7 +258,7 @@ class Settings(BaseSettings):
     )
     log_requests: Flag = Field(default=True, description="one log line per request")
 
-    @field_validator("base_path")
+    @field_validator("base_path", "ietf_path")
     @classmethod
     def _one_slash_each_side(cls, value: str) -> str:
         inner = value.strip().strip("/")
@@ -307,6 +320,11 @@ class Settings(BaseSettings):
     def router_base(self) -> str:
         """Base path without the trailing slash, as the generated router takes it."""
         return self.base_path.rstrip("/")
+
+    @property
+    def ietf_base(self) -> str:
+        """IETF-draft base path without the trailing slash, as the router takes it."""
+        return self.ietf_path.rstrip("/")
 
     @property
     def location_base(self) -> str:

@@ -13,7 +13,13 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.server import ServerState
 
-from tuskit.upload.httpproto import TRAILERS_KEY, ChunkQueueCycle, UploadHttpProtocol
+from tuskit.upload.httpproto import (
+    INFORMATIONAL_KEY,
+    TRAILERS_KEY,
+    ChunkQueueCycle,
+    UploadHttpProtocol,
+    interim_head,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -125,3 +131,121 @@ async def test_request_trailers_reach_the_scope() -> None:
     # the header named in Trailer is a header; the trailer field is not added to headers
     assert (b"upload-checksum", b"sha1 qZk+NkcGgWq6PiVxeFDCbJzQ2J0=") not in app.scope["headers"]
     assert transport.written.startswith(b"HTTP/1.1 204")
+
+
+class InterimApp:
+    """Sends the given interim responses, reads the body, answers 204, then tries once more."""
+
+    def __init__(self, interims: list[dict[str, Any]], read_first: bool = False) -> None:
+        self.interims = interims
+        self.read_first = read_first
+        self.after_start: Exception | None = None
+        self.scope: dict[str, Any] = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.scope = scope
+        if self.read_first:
+            await receive()
+        for message in self.interims:
+            await send(message)
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        try:
+            await send({"type": INFORMATIONAL_KEY, "status": 104, "headers": []})
+        except RuntimeError as exc:
+            self.after_start = exc
+        await send({"type": "http.response.body", "body": b""})
+
+
+def interim(status: int, *headers: tuple[bytes, bytes]) -> dict[str, Any]:
+    return {"type": INFORMATIONAL_KEY, "status": status, "headers": list(headers)}
+
+
+async def test_interim_responses_precede_the_final_one_and_none_may_follow_it() -> None:
+    app = InterimApp(
+        [
+            interim(104, (b"Location", b"/uploads/abc"), (b"upload-limit", b"max-age=60")),
+            interim(104, (b"upload-offset", b"5")),
+        ]
+    )
+    protocol, transport = connect(app)
+    protocol.data_received(b"POST /uploads HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello")
+    await settle()
+    assert INFORMATIONAL_KEY in app.scope["extensions"]
+    text = bytes(transport.written)
+    assert text.startswith(
+        b"HTTP/1.1 104 Upload Resumption Supported\r\nlocation: /uploads/abc\r\n"
+        b"upload-limit: max-age=60\r\n\r\n"
+        b"HTTP/1.1 104 Upload Resumption Supported\r\nupload-offset: 5\r\n\r\n"
+        b"HTTP/1.1 204 "
+    ), text
+    assert isinstance(app.after_start, RuntimeError)  # refused once the final one started
+    assert text.count(b"HTTP/1.1 104") == 2
+
+
+async def test_expect_100_continue_still_gets_its_100_after_a_104() -> None:
+    app = InterimApp([interim(104, (b"location", b"/uploads/x"))])
+    protocol, transport = connect(app)
+    protocol.data_received(
+        b"POST /uploads HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"
+    )
+    await settle()
+    text = bytes(transport.written)
+    assert text == (
+        b"HTTP/1.1 104 Upload Resumption Supported\r\nlocation: /uploads/x\r\n\r\n"
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+    ), text
+    protocol.data_received(b"abc")
+    await settle()
+    assert bytes(transport.written).count(b"HTTP/1.1 204 ") == 1
+
+
+async def test_a_100_is_sent_only_when_expected_and_only_once() -> None:
+    app = InterimApp([interim(100), interim(100)])
+    protocol, transport = connect(app)
+    protocol.data_received(
+        b"POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\nx"
+    )
+    await settle()
+    assert bytes(transport.written).count(b"HTTP/1.1 100 Continue") == 1
+    app2 = InterimApp([interim(100)])
+    protocol2, transport2 = connect(app2)
+    protocol2.data_received(b"POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx")
+    await settle()
+    assert b"100 Continue" not in bytes(transport2.written)
+
+
+async def test_http10_clients_get_no_interim_responses() -> None:
+    app = InterimApp([interim(104, (b"location", b"/uploads/x"))])
+    protocol, transport = connect(app)
+    protocol.data_received(b"POST /u HTTP/1.0\r\nHost: h\r\nContent-Length: 1\r\n\r\nx")
+    await settle()
+    assert bytes(transport.written).startswith(b"HTTP/1.1 204 ")
+
+
+@pytest.mark.parametrize("status", [99, 101, 200, "104"])
+def test_only_informational_statuses_are_interim(status: Any) -> None:
+    with pytest.raises(RuntimeError):
+        interim_head(status, [])
+
+
+def test_interim_headers_are_checked() -> None:
+    with pytest.raises(RuntimeError):
+        interim_head(104, [(b"bad name", b"x")])
+    with pytest.raises(RuntimeError):
+        interim_head(104, [(b"location", b"a\r\nb")])
+    early = interim_head(103, [(b"Link", b"</a>")])
+    assert early == b"HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n"
+
+
+async def test_chunks_that_arrived_before_a_disconnect_are_still_handed_over() -> None:
+    app = RecordingApp()
+    protocol, _transport = connect(app)
+    protocol.data_received(b"PATCH /files/x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabcd")
+    protocol.connection_lost(None)  # the client went away before the app read anything
+    for _ in range(2):
+        app.read_one.release()
+        await settle()
+    assert [m["type"] for m in app.messages] == ["http.request", "http.disconnect"]
+    assert app.messages[0]["body"] == b"abcd"

@@ -19,6 +19,7 @@ import pytest
 from tuskit.persist.model import UploadInfo, UploadState
 from tuskit.persist.protocols import (
     ByteStore,
+    Checkpointing,
     ChunkWriter,
     Concatenator,
     ContentReader,
@@ -199,6 +200,8 @@ class ByteStoreContract:
     """
 
     big = 300_000
+    window = 300_000
+    """Bytes a checkpoint surely covers once twice as many were written (S3: a part)."""
 
     async def new(self, store: ByteStore, **changes: object) -> UploadInfo:
         info = record(**changes)
@@ -226,6 +229,25 @@ class ByteStoreContract:
         assert await byte_store.durable_size(info) == len(data) + 3
         assert await read_all(byte_store, info) == data + b"xyz"
         assert await read_all(byte_store, info, 5, 17) == (data + b"xyz")[5:17]
+
+    async def test_a_checkpoint_survives_a_crash_and_resumes(self, byte_store: ByteStore) -> None:
+        """Checkpointing: what a checkpoint says is durable is kept by a crash (the
+        writer dropped), and a writer opened at that offset continues the upload."""
+        w = self.window
+        data = os.urandom(3 * w + 7)
+        info = await self.new(byte_store, length=len(data))
+        writer = await byte_store.open_writer(info)
+        assert isinstance(writer, Checkpointing)
+        await writer.write(data[: 2 * w + 3])
+        end = await writer.checkpoint()
+        assert w <= end <= 2 * w + 3, end
+        await writer.write(data[2 * w + 3 : 2 * w + 100])
+        await self.lose(writer)  # crash: the record says `end`
+        info = info.replace(offset=end)
+        assert await byte_store.durable_size(info) >= end
+        info = await self.append(byte_store, info, data[end:])
+        assert info.offset == len(data)
+        assert await read_all(byte_store, info) == data
 
     async def test_empty_commit_keeps_offset(self, byte_store: ByteStore) -> None:
         info = await self.new(byte_store)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tuskit.persist.model import UploadState
+from tuskit.persist.model import UploadInfo, UploadState
 from tuskit.persist.sqlite import SCHEMA_VERSION, SqliteMetadataStore
 
 from .persist_contract import MetadataStoreContract, record
@@ -96,3 +96,21 @@ async def test_cached_reads_never_miss_another_connections_commit(tmp_path: Path
     finally:
         await a.close()
         await b.close()
+
+
+async def test_the_record_cache_is_bounded_by_bytes(tmp_path: Path) -> None:
+    """Issue 15: 300 uploads with 1 MiB of metadata took RSS from 48 to 360 MB through a
+    cache bounded only by count. Now large records count by size (and huge ones are not
+    kept), so the cache stays within its byte budget whatever the records carry."""
+    from tuskit.persist.sqlite import _CACHE_BYTES
+
+    store = SqliteMetadataStore(tmp_path / "s.sqlite3")
+    try:
+        for i in range(300):
+            meta = (("blob", "x" * (1 << 20) if i % 2 else "y" * 100_000),)
+            info = UploadInfo(id=f"u{i}", length=1, metadata=meta)
+            await store.create(info)
+            assert await store.get(info.id) == info
+            assert store._cache.size <= _CACHE_BYTES
+    finally:
+        await store.close()

@@ -12,11 +12,12 @@ import asyncio
 import contextlib
 import enum
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from tuskit.persist.protocols import ChunkWriter
 
+from .checkpoints import Checkpoints
 from .digests import StreamDigests, Verification
 from .errors import EngineError
 from .interrupt import Interrupt
@@ -37,16 +38,6 @@ class Appended:
     checksum_failed: bool = False
 
 
-Checkpoint = Callable[[], Awaitable[None]]
-"""Record what the writer made durable so far (called every `checkpoint_every` bytes)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoints:
-    record: Checkpoint
-    every: int
-
-
 async def _pump(
     body: AsyncIterator[bytes],
     writer: ChunkWriter,
@@ -58,8 +49,13 @@ async def _pump(
     remaining = limit
     iterator = body.__aiter__()
     clock = time.monotonic
-    since = 0
     while True:
+        if checkpoints is not None and checkpoints.due():
+            # Before waiting for more: a client that pauses still has what it sent
+            # recorded when the interval is up (never after the last chunk: due() needs
+            # more than a window, or time to pass, and the commit follows at once).
+            await checkpoints.record()
+            checkpoints.taken()
         try:
             chunk = await iterator.__anext__()
             interrupt.last = clock()
@@ -82,14 +78,9 @@ async def _pump(
             remaining -= len(chunk)
         if digests is not None:
             digests.update(chunk)
-        if checkpoints is not None:
-            # A full window written and more arriving: record it. Never at the very end
-            # of a body, where the commit records everything anyway.
-            if since >= checkpoints.every:
-                since = 0
-                await checkpoints.record()
-            since += len(chunk)
         await writer.write(chunk)
+        if checkpoints is not None:
+            checkpoints.wrote(len(chunk))
 
 
 async def append_body(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from functools import partial
 
 from tuskit.persist.composer import StoreComposer
@@ -22,7 +22,8 @@ from tuskit.persist.ids import new_id
 from tuskit.persist.model import UploadInfo, UploadState
 from tuskit.persist.protocols import Checkpointing, HeldLock, LockProbe, LockTimeout, Release
 
-from .appender import Appended, Checkpoints, Ending, append_body
+from .appender import Appended, Ending, append_body
+from .checkpoints import Checkpoints, Progress
 from .concat import Concatenation
 from .digests import Verification
 from .errors import (
@@ -160,12 +161,17 @@ class Engine:
         if self.inflight.draining:
             raise Unavailable("server is shutting down")
 
-    async def status(self, upload_id: str) -> UploadInfo:
-        """The recorded state, which is the offset the next append must send. A running
-        append is never disturbed while healthy; a stalled one is asked to record what
-        it received first. A final whose completion was missed is completed here."""
+    async def status(self, upload_id: str, *, stop_running: bool = False) -> UploadInfo:
+        """The recorded state, which is the offset the next append must send. By default
+        a running append is never disturbed while healthy (progress polling must not stall
+        uploads) and a stalled one is asked to record what it received first. With
+        `stop_running` (a protocol whose clients ask only after a transfer failed, and
+        which promises that the offset it reports is accepted next: the IETF draft) a
+        running append is stopped, keeping what arrived, before the state is read. A final
+        whose completion was missed is completed here."""
         info = await self.load(upload_id, AccessMode.READ)
-        if await self._settle(info.id):
+        settled = await (self._stop_running(info.id) if stop_running else self._settle(info.id))
+        if settled:
             info = await self.load(info.id)
         if info.is_final and not info.is_complete:
             # A completion missed by a crash or a busy lock is retried here.
@@ -175,8 +181,9 @@ class Engine:
 
     async def _settle(self, upload_id: str) -> bool:
         """If an append holds the upload and is stalled, let it record what it received;
-        True when it let go. A healthy append of this process costs nothing (no wait);
-        otherwise one probe when nobody holds the upload."""
+        True when the record may have moved since it was read (it let go, or it kept
+        recording checkpoints while we waited). A healthy append of this process costs
+        nothing (no wait); otherwise one probe when nobody holds the upload."""
         local = self.inflight.running(upload_id)
         if local is not None:
             if not local.stalled:
@@ -194,7 +201,25 @@ class Engine:
                 ask=Release.IF_STALLED,
             )
         except LockTimeout:
-            return False  # healthy (or a crashed instance's lease): the recorded offset
+            return True  # healthy (or a crashed instance's lease): the recorded offset
+        await lock.release()
+        return True
+
+    async def _stop_running(self, upload_id: str) -> bool:
+        """Stop a running append (it records what arrived); True when one may have run."""
+        if self.inflight.running(upload_id) is None and (
+            self._lock_probe is not None and not await self._lock_probe(upload_id)
+        ):
+            return False
+        try:
+            lock = await self.stores.locker.acquire(
+                upload_id,
+                timeout=min(self.options.lock_timeout, self.options.settle_timeout),
+                on_release_request=_ignore,
+                ask=Release.STOP,
+            )
+        except LockTimeout:
+            return True  # a holder that does not answer (a crashed instance's lease)
         await lock.release()
         return True
 
@@ -341,12 +366,21 @@ class Engine:
         length: int | None = None,
         content_length: int | None = None,
         verify: Verification | None = None,
+        completes: bool = False,
+        announce: Callable[[UploadInfo], Awaitable[None]] | None = None,
+        progress: Progress | None = None,
     ) -> UploadInfo:
         """Append `body` at `offset` under the upload's lock; returns the recorded state.
 
         `length` fixes a deferred length. What arrived is kept when the body is cut or
         the append is asked to let go (then Unavailable, after recording); a body that
         fails its promised digest is dropped whole (ChecksumMismatch).
+
+        `completes`: the body is the rest of the upload, so once it arrived whole the
+        upload's length is its offset (InvalidRequest, bytes kept, when a known length
+        says otherwise). `announce` is awaited under the lock before the body is read
+        (a protocol telling the client where the upload lives). `progress` records what
+        arrived at checkpoints during a long body (not when a digest was promised).
 
         A running append on the same upload is not disturbed while it is healthy. It is
         superseded (stopped now, its unrecorded bytes dropped) by an append at the
@@ -356,7 +390,15 @@ class Engine:
         """
         with _full_is_507():
             return await self._append_locked(
-                upload_id, offset, body, length, content_length, verify
+                upload_id,
+                offset,
+                body,
+                length,
+                content_length,
+                verify,
+                completes,
+                announce,
+                progress,
             )
 
     async def _append_locked(
@@ -367,6 +409,9 @@ class Engine:
         length: int | None,
         content_length: int | None,
         verify: Verification | None,
+        completes: bool,
+        announce: Callable[[UploadInfo], Awaitable[None]] | None,
+        progress: Progress | None,
     ) -> UploadInfo:
         self._accepting()
         info = await self.load(upload_id, AccessMode.WRITE)
@@ -390,17 +435,24 @@ class Engine:
                     f"a body of {content_length} bytes passes the upload's length "
                     f"({limit} bytes left)"
                 )
+            if announce is not None:
+                await announce(info)
             recorded = _Recorded(info)
-            info, appended = await self._append(info, body, interrupt, verify, lock, recorded)
-            if info.offset != recorded.info.offset:
+            info, appended = await self._append(
+                info, body, interrupt, verify, lock, recorded, progress
+            )
+            if appended.offset < 0:
+                info = recorded.info  # dropped what came after the last checkpoint
+            elif info.offset != recorded.info.offset:
                 fence(lock)
                 try:
                     await self.stores.metadata.save(info)  # bytes are durable: move the offset
                 except Exception:
                     await self._cut_back(recorded.info)
                     raise
-            elif appended.offset < 0:
-                info = recorded.info  # dropped what came after the last checkpoint
+            short = None
+            if completes and appended.ending is Ending.COMPLETE and not appended.checksum_failed:
+                info, short = await self._complete(info, lock)
         finally:
             await lock.release()
         if info.offset != recorded.info.offset:
@@ -409,7 +461,21 @@ class Engine:
             # Also when an empty append only fixed a deferred length that completes it.
             await self._finished(info)
         self._raise_for_ending(info, appended)
+        if short is not None:
+            raise InvalidRequest(short)
         return info
+
+    async def _complete(self, info: UploadInfo, lock: HeldLock) -> tuple[UploadInfo, str | None]:
+        """The body that arrived whole was the rest of the upload: its length is its
+        offset. Returns the record and, when a known length disagrees, why (bytes kept)."""
+        if info.length is None:
+            info = info.replace(length=info.offset, updated_at=self.clock())
+            fence(lock)
+            await self.stores.metadata.save(info)
+            return info, None
+        if info.offset != info.length:
+            return info, f"the upload ends at {info.offset} bytes but its length is {info.length}"
+        return info, None
 
     async def _append(
         self,
@@ -419,24 +485,29 @@ class Engine:
         verify: Verification | None,
         lock: HeldLock | None = None,
         recorded: _Recorded | None = None,
+        progress: Progress | None = None,
     ) -> tuple[UploadInfo, Appended]:
         """Stream `body` at `info.offset` (lock held, or an unpublished id); returns the
         record with the new offset, committed to the byte store but not yet saved.
 
-        With the lock held and a writer that can checkpoint, every `checkpoint_every`
-        bytes the durable prefix is recorded (into `recorded`), so a crash in a long
-        body loses only its last window."""
+        With the lock held and a writer that can checkpoint, the durable prefix is
+        recorded (into `recorded`) every `checkpoint_every` bytes, so a crash in a long
+        body loses only its last window, and every `progress.every` seconds when a
+        protocol promises progress (see checkpoints.py)."""
         limit = self._limit(info)
         writer = await self.stores.byte_store.open_writer(info)
         checkpoints = None
+        every = self.options.checkpoint_every
         if (
             lock is not None
             and recorded is not None
             and isinstance(writer, Checkpointing)
-            and self.options.checkpoint_every > 0
+            and (every > 0 or progress is not None)
         ):
             checkpoints = Checkpoints(
-                partial(self._checkpoint, writer, lock, recorded), self.options.checkpoint_every
+                partial(self._checkpoint, writer, lock, recorded, progress),
+                every,
+                progress.every if progress is not None else None,
             )
         self.inflight.add(interrupt, info.id)
         try:
@@ -461,7 +532,13 @@ class Engine:
             info = info.replace(expires_at=self._next_expiry(now))
         return info
 
-    async def _checkpoint(self, writer: Checkpointing, lock: HeldLock, recorded: _Recorded) -> None:
+    async def _checkpoint(
+        self,
+        writer: Checkpointing,
+        lock: HeldLock,
+        recorded: _Recorded,
+        progress: Progress | None,
+    ) -> None:
         end = await writer.checkpoint()
         if end <= recorded.info.offset:
             return
@@ -470,6 +547,8 @@ class Engine:
         await self.stores.metadata.save(info)
         recorded.info = info
         self.events.emit(EventType.PROGRESS, info, info.updated_at)
+        if progress is not None:
+            await progress.recorded(info)
 
     async def _apply_length(
         self, info: UploadInfo, length: int | None, lock: HeldLock

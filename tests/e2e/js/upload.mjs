@@ -11,6 +11,8 @@
 //                    `resume: true` the upload continues from the stored entry (this is how
 //                    a parallel upload resumes: its partial URLs are only kept there)
 //   resume           look the file up in `urlStorage` (findPreviousUploads) before starting
+//   protocol         tus-js-client's `protocol`: 'tus-v1' (default), 'ietf-draft-05'
+//                    (IETF resumable uploads, interop version 6) or 'ietf-draft-03' (5)
 //
 // Prints exactly one JSON line on stdout:
 //   {"event": "aborted" | "success", "url", "parallelUploadUrls", "bytesUploaded",
@@ -99,6 +101,7 @@ async function main() {
   if (storage) options.urlStorage = storage
   if (parallel > 1) options.parallelUploads = parallel
   if (opts.resumeUrl) options.uploadUrl = opts.resumeUrl
+  if (opts.protocol) options.protocol = opts.protocol
 
   const done = new Promise((resolve, reject) => {
     options.onError = reject
