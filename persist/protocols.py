@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from .model import UploadInfo, UploadState
@@ -269,6 +270,50 @@ class Locker(Protocol):
     ) -> HeldLock:
         """`ask=None` for background work (recovery, expiry): wait, never interrupt a
         running writer."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One event waiting for one destination (`sink`): at least once, in order per upload.
+
+    `id` is unique per event and the same for every sink and every retry, so receivers can
+    de-duplicate; `payload` is the event's JSON as every sink sends it.
+    """
+
+    id: str
+    sink: str
+    upload_id: str
+    payload: str
+    attempts: int = 0
+    ref: str = ""
+    """The store's handle for this entry (set by `claim`)."""
+
+
+@runtime_checkable
+class Outbox(Protocol):
+    """Durable queue of events to deliver, kept in the state store (optional capability).
+
+    `claim` hands out due entries under a lease (so several processes can relay the same
+    outbox) and only the oldest pending entry of each (sink, upload), so one upload's
+    events leave in the order they were added. An entry leaves the outbox on `done`;
+    `retry` gives its lease back with a later due time.
+    """
+
+    async def add(self, entries: Sequence[OutboxEntry], now: float) -> None: ...
+
+    async def claim(
+        self, sinks: Sequence[str], now: float, limit: int, lease: float
+    ) -> list[OutboxEntry]: ...
+
+    async def done(self, entries: Sequence[OutboxEntry]) -> None: ...
+
+    async def retry(self, entry: OutboxEntry, due: float) -> None: ...
+
+    async def depth(self) -> int:
+        """Entries not yet delivered (all sinks)."""
         ...
 
     async def close(self) -> None: ...

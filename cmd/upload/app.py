@@ -20,6 +20,8 @@ from typing import Any
 from . import health, httpproto, ietf, tus
 from .asgi import Mount, UploadApp
 from .engine import Engine, EngineOptions, Inflight
+from .observe.logformat import configure_logging
+from .operations import Operations
 from .settings import Settings
 from .stores import background_recovery, open_stores
 
@@ -68,6 +70,7 @@ def create_app(settings: Settings) -> UploadApp:
         )
     )
     inflight = Inflight()
+    ops = Operations(settings)  # metrics, request logs, auth, hooks and events
 
     @contextlib.asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[None]:
@@ -75,6 +78,13 @@ def create_app(settings: Settings) -> UploadApp:
         recovery = background_recovery(stores, settings)  # runs beside serving, not before
         engine = Engine(stores, engine_options(settings), inflight=inflight)
         app.bind(engine)
+        try:
+            await ops.start(engine)
+        except BaseException:
+            await ops.stop()
+            await stores.close()
+            raise
+        app.wrap_mounts(ops.wrap)
         # fsync and file creation run in threads. Enough of them let the kernel batch
         # concurrent syncs (journal group commit); too many cost CPU in GIL handoffs.
         asyncio.get_running_loop().set_default_executor(
@@ -93,16 +103,18 @@ def create_app(settings: Settings) -> UploadApp:
             if recovery is not None:
                 await recovery.stop()
             await sweeper.stop()
+            await ops.stop()
             await stores.close()
 
-    app = UploadApp(mounts(settings), lifespan=lifespan)
+    app = UploadApp([*mounts(settings), *ops.mounts()], lifespan=lifespan)
     return app
 
 
 def app_from_env() -> UploadApp:
     """Factory for uvicorn (`--factory`), so every worker builds the same app."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    configure_logging(settings.log_format)
+    return create_app(settings)
 
 
 def _drain_on_signal(inflight: Inflight) -> Callable[[], None]:

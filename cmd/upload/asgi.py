@@ -33,6 +33,9 @@ a 405, in its own error format (each generated server has `send_routing_error`).
 Bind = Callable[[Engine], Sequence[BaseRoute]]
 """Build the protocol's routes on the engine (called once the stores are open)."""
 
+Wrap = Callable[["Mount", ASGIApp], ASGIApp]
+"""(mount, its CORS -> router stack) -> the stack to run (metrics, request logs, hooks)."""
+
 
 @dataclass
 class Mount:
@@ -67,6 +70,7 @@ class _Mounted:
         if mount.cors is not None:
             cls, args, kwargs = mount.cors
             self.stack = cls(self._route, *args, **kwargs)
+        self.base = self.stack
         self._app = app
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -115,6 +119,11 @@ class UploadApp:
         """Give every mount its routes on `engine` (at start-up, once stores are open)."""
         for m in self.mounts:
             m.routes[:] = m.bind(engine)
+
+    def wrap_mounts(self, wrap: Wrap) -> None:
+        """Run every mount's stack inside `wrap(mount, stack)` (replacing an earlier wrap)."""
+        for mounted in self._ordered:
+            mounted.stack = wrap(mounted.mount, mounted.base)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

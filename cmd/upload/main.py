@@ -17,8 +17,10 @@ from typing import NoReturn
 import uvicorn
 from pydantic import ValidationError
 
-from . import preflight
+from . import ops_preflight, preflight
 from .app import mounts
+from .observe.logformat import uvicorn_log_config
+from .observe.redact import redact_url
 from .settings import ENV_PREFIX, Settings
 
 PROTOCOL = "tuskit.upload.httpproto:UploadHttpProtocol"
@@ -98,8 +100,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     except preflight.StartupError as exc:
         print(f"upload: error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+    problems = ops_preflight.check(settings)  # hooks, brokers, key files (docs/operations.md)
+    if problems:
+        print(f"upload: error: {'; '.join(problems)}", file=sys.stderr, flush=True)
+        raise SystemExit(1)
+    ops_preflight.metrics_dir(settings)
     os.environ.update(settings.to_env())
     state = settings.state or f"sqlite:///{settings.data_dir / '.state' / 'uploads.sqlite3'}"
+    if not state.startswith("sqlite"):
+        state = redact_url(state)  # no password in a log line
     where = settings.data_dir if settings.store == "file" else f"s3 {settings.s3_bucket}"
     ietf = f" | IETF draft on {settings.ietf_path}" if settings.ietf else ""
     print(
@@ -126,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         server_header=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout) or 1,
         log_level="info",
+        log_config=uvicorn_log_config(settings.log_format),
     )
 
 

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tuskit.persist.fsync import FsyncPolicy
@@ -21,6 +21,21 @@ ENV_PREFIX = "UPLOAD_"
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
 _SIZE = re.compile(r"^(\d+)([kmgt]i?b?)?$", re.IGNORECASE)
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+HOOK_EVENTS = (
+    "pre-create",
+    "post-create",
+    "post-receive",
+    "pre-finish",
+    "post-finish",
+    "pre-terminate",
+    "post-terminate",
+    "pre-access",
+)
+_URL_SCHEMES = {
+    "hooks_http": ("http://", "https://"),
+    "events_nats": ("nats://", "tls://"),
+    "events_amqp": ("amqp://", "amqps://"),
+}
 _STATE_SCHEMES = ("sqlite:///", "redis://", "rediss://", "unix://", "postgresql://", "postgres://")
 
 
@@ -178,6 +193,71 @@ class Settings(BaseSettings):
         " long IETF-draft body streams (0 = none)",
     )
 
+    # -- operations (docs/operations.md): hooks, events, auth, metrics, logs ---------------
+    hooks_http: str = Field(
+        default="", description="URL that receives tusd-compatible hook requests (JSON POST)"
+    )
+    hooks_http_forward_headers: CommaList = Field(
+        default=(), description="request headers copied onto blocking hook requests"
+    )
+    hooks_http_timeout: Duration = Field(default=5.0, gt=0, description="one hook request")
+    hooks_http_retries: int = Field(
+        default=2, ge=0, le=10, description="retries of a blocking hook on 5xx/network errors"
+    )
+    hooks_http_backoff: Duration = Field(
+        default=0.2, description="first retry delay of a blocking hook (doubles each time)"
+    )
+    hooks_http_max_response: Size = Field(
+        default=64 * 1024, gt=0, description="largest hook response body accepted"
+    )
+    hooks_python: str = Field(
+        default="", description="module:object whose async methods are hooks (embedding)"
+    )
+    hooks_enabled_events: CommaList = Field(
+        default=("pre-create", "post-create", "post-receive", "post-terminate", "post-finish"),
+        description="hook events to send (also pre-access, pre-finish, pre-terminate)",
+    )
+    progress_hooks_interval: Duration = Field(
+        default=1.0, description="at most one post-receive per upload per interval"
+    )
+    hooks_pre_finish_rejected: Literal["keep", "remove"] = Field(
+        default="keep", description="what a pre-finish rejection does to the bytes"
+    )
+    events_nats: str = Field(
+        default="", description="publish events to NATS JetStream (nats://host:4222)", repr=False
+    )
+    events_nats_subject: str = Field(
+        default="tuskit.events", description="subject prefix (<prefix>.<event type>)"
+    )
+    events_nats_stream: str = Field(default="TUSKIT", description="JetStream stream name")
+    events_amqp: str = Field(
+        default="", description="publish events to RabbitMQ (amqp://user:pass@host/)", repr=False
+    )
+    events_amqp_exchange: str = Field(
+        default="tuskit.events", description="durable topic exchange (key: the event type)"
+    )
+    outbox_max_backoff: Duration = Field(
+        default=60.0, gt=0, description="longest wait between deliveries of a failing event"
+    )
+    auth_jwt_secret: str = Field(
+        default="", description="HS256 secret for bearer tokens (prefer the env)", repr=False
+    )
+    auth_jwt_jwks: str = Field(default="", description="JWKS file with the token signing keys")
+    auth_jwt_audience: str = Field(default="", description="required `aud` claim, if any")
+    auth_jwt_issuer: str = Field(default="", description="required `iss` claim, if any")
+    auth_jwt_owner_claim: str = Field(
+        default="sub", description="claim naming the user; only they may use their uploads"
+    )
+    auth_jwt_owner_key: str = Field(
+        default="owner", description="metadata key where an upload's owner is kept"
+    )
+    metrics: Flag = Field(default=True, description="serve Prometheus metrics (--no-metrics)")
+    metrics_path: str = Field(default="/metrics", description="URL path of the metrics")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text or json log lines"
+    )
+    log_requests: Flag = Field(default=True, description="one log line per request")
+
     @field_validator("base_path", "ietf_path")
     @classmethod
     def _one_slash_each_side(cls, value: str) -> str:
@@ -204,6 +284,37 @@ class Settings(BaseSettings):
             f"unknown state store {value!r}: use sqlite, sqlite:///path, redis://...,"
             " postgresql://..."
         )
+
+    @field_validator("hooks_enabled_events")
+    @classmethod
+    def _known_events(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in HOOK_EVENTS]
+        if unknown:
+            raise ValueError(f"unknown hook event {unknown[0]!r}: use {', '.join(HOOK_EVENTS)}")
+        return value
+
+    @field_validator("hooks_http", "events_nats", "events_amqp")
+    @classmethod
+    def _url(cls, value: str, info: ValidationInfo) -> str:
+        schemes = _URL_SCHEMES[str(info.field_name)]
+        if value and not value.startswith(schemes):
+            raise ValueError(f"must start with {' or '.join(schemes)}")
+        return value
+
+    @field_validator("hooks_python")
+    @classmethod
+    def _module_object(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[\w.]+:[\w.]+", value):
+            raise ValueError(f"not module:object: {value!r}")
+        return value
+
+    @field_validator("metrics_path")
+    @classmethod
+    def _metrics_path(cls, value: str) -> str:
+        path = "/" + value.strip().strip("/")
+        if path == "/":
+            raise ValueError("the metrics need a path of their own, e.g. /metrics")
+        return path
 
     @property
     def router_base(self) -> str:

@@ -1,0 +1,1 @@
+"""Watching the server: Prometheus metrics, one log line per request, log formats."""
