@@ -8,6 +8,7 @@ from __future__ import annotations
 from tusgen.dsl import API
 
 from .cors import declare_cors
+from .sessions import declare_sessions
 from .tus import declare_tus
 
 
@@ -21,6 +22,7 @@ def build() -> API:
     )
     declare_cors(api)
     declare_tus(api)
+    declare_sessions(api)
     return api
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from tuskit.persist.recovery import recover
 
-from . import tus
+from . import sessions, tus
 from .asgi import Mount, UploadApp
 from .engine import Engine, EngineOptions, Inflight
 from .settings import Settings
@@ -46,6 +46,19 @@ def mounts(settings: Settings) -> list[Mount]:
             path=settings.router_base,
             behind_proxy=settings.behind_proxy,
             cors_origins=settings.cors_origins,
+        ),
+        *(
+            [
+                sessions.mount(
+                    path=settings.sessions_path,
+                    behind_proxy=settings.behind_proxy,
+                    cors_origins=settings.cors_origins,
+                    chunk_size=settings.chunk_size,
+                    expire_after=settings.session_expire_after,
+                )
+            ]
+            if settings.sessions
+            else []
         ),
     ]
 

@@ -58,8 +58,10 @@ from .errors import (
 from .formats import ENVELOPE, PROBLEM, TUS, ErrorFormat
 from .responses import JsonResponses, accepted_coding, compress
 from .server import (
+    JSON_BODY_LIMIT,
     Dispatch,
     Handler,
+    JsonBodyTooLarge,
     empty_body,
     is_head,
     is_json,
@@ -85,6 +87,7 @@ from .values import (
 __all__ = [
     "ENVELOPE",
     "INFORMATIONAL_EXTENSION",
+    "JSON_BODY_LIMIT",
     "NO_TRAILERS",
     "PROBLEM",
     "TRAILERS_EXTENSION",
@@ -97,6 +100,7 @@ __all__ = [
     "Dispatch",
     "ErrorFormat",
     "Handler",
+    "JsonBodyTooLarge",
     "JsonResponses",
     "Problem",
     "ResponseStream",
