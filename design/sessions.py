@@ -49,9 +49,9 @@ from .headers import (
 )
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
-SESSION_ID = Param(
-    "sessionId", String, pattern=ID_PATTERN, doc="Session id, from initiate."
-).named("session_id")
+SESSION_ID = Param("sessionId", String, pattern=ID_PATTERN, doc="Session id, from initiate.").named(
+    "session_id"
+)
 CHUNK_ID = Param("chunkId", Int64, minimum=0, doc="0-based chunk index.").named("chunk_id")
 ATTACHMENT_ID = Param("attachmentId", String, pattern=ID_PATTERN, doc="Attachment id.").named(
     "attachment_id"
@@ -298,13 +298,9 @@ def declare_sessions(api: API) -> Service:
 
 def _session_refusals(m: Method, *, aborted: bool = True) -> None:
     """404 for an unknown session, 410 for an aborted or expired one."""
-    m.error(
-        "SessionNotFound", 404, code="session_not_found", doc="No session with this id."
-    )
+    m.error("SessionNotFound", 404, code="session_not_found", doc="No session with this id.")
     if aborted:
-        m.error(
-            "SessionAborted", 410, code="session_aborted", doc="The session was aborted."
-        )
+        m.error("SessionAborted", 410, code="session_aborted", doc="The session was aborted.")
     m.error(
         "SessionExpired",
         410,

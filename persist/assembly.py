@@ -33,9 +33,7 @@ class AssemblyState(enum.StrEnum):
 
 
 _SETTLED = frozenset({AssemblyState.COMPLETED, AssemblyState.ABORTED, AssemblyState.EXPIRED})
-UNSETTLED = frozenset(
-    {AssemblyState.COMPLETING, AssemblyState.ABORTING, AssemblyState.EXPIRING}
-)
+UNSETTLED = frozenset({AssemblyState.COMPLETING, AssemblyState.ABORTING, AssemblyState.EXPIRING})
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,9 +83,7 @@ class MemoryAssemblyStore:
         return found[:limit]
 
     async def purge_assemblies(self, older_than: float) -> int:
-        old = [
-            k for k, a in self._records.items() if a.state.settled and a.updated_at < older_than
-        ]
+        old = [k for k, a in self._records.items() if a.state.settled and a.updated_at < older_than]
         for k in old:
             del self._records[k]
             self._parts.pop(k, None)

@@ -221,6 +221,7 @@ class Locker(Protocol):
 
 # -- assembly from parts (session uploads): bytes at known offsets, state per part -------
 
+
 class PartWriter(Protocol):
     """One part's bytes, all or nothing: `commit` makes them durable and returns the
     store's receipt for the part (an S3 ETag; '' on disk); `discard` forgets them (the
@@ -326,4 +327,3 @@ class AssemblyStore(Protocol):
         ...
 
     async def close(self) -> None: ...
-

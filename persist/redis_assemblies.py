@@ -182,7 +182,7 @@ class RedisAssemblyStore:
         self, assembly_id: str, part: StoredPart, now: float, expires_at: float | None
     ) -> int | None:
         keys = [self._key(assembly_id), self._parts(assembly_id), self._due]
-        args = [
+        args: list[str | int] = [
             assembly_id,
             part.index,
             f"{part.size}:{part.receipt}",

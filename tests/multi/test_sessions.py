@@ -124,7 +124,7 @@ def test_abort_and_expiry_leave_nothing_in_the_bucket(cluster: Cluster) -> None:
     aborted = str(_initiate(a, 2 * CHUNK)["sessionId"])
     _put(a, aborted, 0, _chunk(1, CHUNK))
     _put(b, aborted, 1, _chunk(2, CHUNK))
-    objects, uploads = leftovers(cluster.weed, cluster.prefix)
+    _, uploads = leftovers(cluster.weed, cluster.prefix)
     assert uploads, "the session's multipart upload should exist"
     r = httpx.post(f"{_api(b)}/session/{aborted}/abort")
     assert r.status_code == 200, r.text

@@ -127,7 +127,9 @@ def test_digests_are_checked(http: httpx.Client) -> None:
     sha512 = "sha-512=:" + base64.b64encode(hashlib.sha512(b).digest()).decode() + ":"
     assert put(http, sid, 1, b, **{"Content-Digest": sha512}).status_code == 200
     assert put(http, sid, 1, b, **{"Content-MD5": _md5(b)}).status_code == 200
-    assert put(http, sid, 1, b, **{"Content-Digest": f"unixsum=:AAAA:, {sha512}"}).status_code == 200
+    assert (
+        put(http, sid, 1, b, **{"Content-Digest": f"unixsum=:AAAA:, {sha512}"}).status_code == 200
+    )
     assert received(http, sid) == [0, 1]
 
 
@@ -210,9 +212,7 @@ def test_an_interrupted_chunk_is_absent_then_retried(
     assert download(http, sid) == data
 
 
-def test_a_retry_of_a_stalled_chunk_takes_it_over(
-    http: httpx.Client, server: UploadServer
-) -> None:
+def test_a_retry_of_a_stalled_chunk_takes_it_over(http: httpx.Client, server: UploadServer) -> None:
     """The first PUT of chunk 0 stalls with its connection open; the client's retry of
     the same chunk stops it (503 for the old one) and is stored."""
     data = os.urandom(CHUNK)

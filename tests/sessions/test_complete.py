@@ -60,7 +60,7 @@ def test_complete_then_again_answers_the_same_attachment(
     got = http.get(body["location"])
     assert got.status_code == 200 and got.content == data
     assert got.headers["content-type"] == "image/png"
-    assert got.headers["content-disposition"].startswith("inline; filename=\"photo.png\"")
+    assert got.headers["content-disposition"].startswith('inline; filename="photo.png"')
     assert body["attachmentId"] not in assembly_files(server.data_dir)  # parts file gone
     assert (server.data_dir / body["attachmentId"]).stat().st_size == len(data)
 
@@ -140,7 +140,9 @@ def test_downloads_follow_the_tus_get_rules(
     # text/html is not served inline: a download, with an RFC 6266 name
     assert r.headers["content-type"] == "application/octet-stream"
     disposition = r.headers["content-disposition"]
-    assert disposition.startswith("attachment;") and "filename*=UTF-8''notes%20%C3%A9t" in disposition
+    assert (
+        disposition.startswith("attachment;") and "filename*=UTF-8''notes%20%C3%A9t" in disposition
+    )
     assert r.headers["x-content-type-options"] == "nosniff"
     etag, modified = r.headers["etag"], r.headers["last-modified"]
     part = http.get(f"/{aid}", headers={"Range": "bytes=10-19"})

@@ -70,9 +70,7 @@ def test_missing_and_wrong_typed_fields_are_listed_together(http: httpx.Client) 
 
 
 def test_every_problem_of_valid_json_is_listed_at_once(http: httpx.Client) -> None:
-    r = http.post(
-        "/initiate", json={"fileName": "a/b", "fileSize": -1, "checksum": "md5=:AAAA:"}
-    )
+    r = http.post("/initiate", json={"fileName": "a/b", "fileSize": -1, "checksum": "md5=:AAAA:"})
     assert r.status_code == 400 and error_code(r) == "bad_request"
     problems = {p["name"]: p["message"] for p in r.json()["error"]["errors"]}
     assert set(problems) == {"fileName", "fileSize", "checksum"}, problems
@@ -97,7 +95,13 @@ def test_good_file_names_are_kept(http: httpx.Client, name: str) -> None:
 
 @pytest.mark.parametrize(
     "checksum",
-    ["sha256 abc", "sha-256=:not base64!:", "sha-256=:AAAA:", "sha-256", "md5=:1B2M2Y8AsgTpgAmY7PhCfg==:"],
+    [
+        "sha256 abc",
+        "sha-256=:not base64!:",
+        "sha-256=:AAAA:",
+        "sha-256",
+        "md5=:1B2M2Y8AsgTpgAmY7PhCfg==:",
+    ],
 )
 def test_malformed_or_unsupported_checksums_are_400(http: httpx.Client, checksum: str) -> None:
     r = http.post("/initiate", json={"fileName": "a", "fileSize": 1, "checksum": checksum})

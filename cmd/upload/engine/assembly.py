@@ -311,9 +311,7 @@ class Assemblies:
             writer = await self.parts.open_part(a.target(), index, start, size)
             inflight.add(interrupt)
             try:
-                return await write_part(
-                    body, writer, size=size, interrupt=interrupt, verify=verify
-                )
+                return await write_part(body, writer, size=size, interrupt=interrupt, verify=verify)
             finally:
                 inflight.discard(interrupt)
         except StoreError:

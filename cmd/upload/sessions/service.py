@@ -167,13 +167,13 @@ class SessionService:
         return InitiateResult(
             location=f"{base}session/{a.id}",
             body=Session(
-                session_id=a.id,
-                chunk_size=a.part_size,
-                total_chunks=a.part_count,
-                expires_at=rfc3339(a.expires_at) or "",
-                file_name=body.file_name,
-                file_size=body.file_size,
-                content_type=content_type,
+                sessionId=a.id,
+                chunkSize=a.part_size,
+                totalChunks=a.part_count,
+                expiresAt=rfc3339(a.expires_at) or "",
+                fileName=body.file_name,
+                fileSize=body.file_size,
+                contentType=content_type,
             ),
         )
 
@@ -190,10 +190,10 @@ class SessionService:
         )
         return UploadChunkResult(
             body=ChunkReceipt(
-                session_id=stored.assembly.id,
-                chunk_id=stored.index,
+                sessionId=stored.assembly.id,
+                chunkId=stored.index,
                 size=stored.size,
-                received_count=stored.received,
+                receivedCount=stored.received,
             )
         )
 
@@ -204,19 +204,19 @@ class SessionService:
         completed = a.state is AssemblyState.COMPLETED
         return GetSessionResult(
             body=SessionState(
-                session_id=a.id,
+                sessionId=a.id,
                 # A completion under way (or interrupted) shows as active with nothing
                 # missing: POST complete finishes it.
                 status="completed" if completed else "active",
-                file_name=_meta(a, "filename"),
-                file_size=a.length,
-                content_type=_meta(a, "filetype", OCTET_STREAM),
-                chunk_size=a.part_size,
-                total_chunks=a.part_count,
-                received_chunks=list(status.received),
-                missing_chunks=status.missing,
-                expires_at=None if completed else rfc3339(a.expires_at),
-                attachment_id=a.upload_id if completed else None,
+                fileName=_meta(a, "filename"),
+                fileSize=a.length,
+                contentType=_meta(a, "filetype", OCTET_STREAM),
+                chunkSize=a.part_size,
+                totalChunks=a.part_count,
+                receivedChunks=list(status.received),
+                missingChunks=status.missing,
+                expiresAt=None if completed else rfc3339(a.expires_at),
+                attachmentId=a.upload_id if completed else None,
             )
         )
 
@@ -228,10 +228,10 @@ class SessionService:
             status=201 if done.first else 200,
             location=url,
             body=Attachment(
-                attachment_id=done.upload.id,
-                file_name=_meta(done.upload, "filename"),
-                file_size=done.upload.length or 0,
-                content_type=_meta(done.upload, "filetype", OCTET_STREAM),
+                attachmentId=done.upload.id,
+                fileName=_meta(done.upload, "filename"),
+                fileSize=done.upload.length or 0,
+                contentType=_meta(done.upload, "filetype", OCTET_STREAM),
                 location=url,
             ),
         )
@@ -239,7 +239,7 @@ class SessionService:
     @on_session
     async def abort(self, payload: AbortPayload) -> AbortResult:
         await self.assemblies.abandon(payload.session_id)
-        return AbortResult(body=AbortedSession(session_id=payload.session_id, status="aborted"))
+        return AbortResult(body=AbortedSession(sessionId=payload.session_id, status="aborted"))
 
     # -- attachments -------------------------------------------------------------------
 
@@ -254,8 +254,8 @@ class SessionService:
     async def download(self, payload: DownloadPayload) -> DownloadResult:
         info = await self._attachment(payload.attachment_id)
         head = _plan(info, payload)
-        if head.status != 200 and head.status != 206:
-            return DownloadResult(status=head.status, etag=head.etag, last_modified=head.modified)
+        if head.status == 304:
+            return DownloadResult(status=304, etag=head.etag, last_modified=head.modified)
         body: AsyncIterator[bytes] = self.engine.read(info, head.start, head.end)
         return DownloadResult(**head.fields(), body=body)
 
@@ -263,10 +263,8 @@ class SessionService:
     async def head_attachment(self, payload: HeadAttachmentPayload) -> HeadAttachmentResult:
         info = await self._attachment(payload.attachment_id)
         head = _plan(info, payload)
-        if head.status != 200 and head.status != 206:
-            return HeadAttachmentResult(
-                status=head.status, etag=head.etag, last_modified=head.modified
-            )
+        if head.status == 304:
+            return HeadAttachmentResult(status=304, etag=head.etag, last_modified=head.modified)
         return HeadAttachmentResult(**head.fields())
 
     @on_attachment
