@@ -26,6 +26,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "boto3_cpu_s_per_gib": ("boto3 process CPU s/GiB", "{:.2f}"),
     "weed_cpu_s_per_gib": ("SeaweedFS CPU s/GiB", "{:.2f}"),
     "ratio_vs_boto3": ("vs boto3 (median of per-round ratios)", "{:.2f}x"),
+    "ratio_vs_tus": ("vs tus big upload, same store (median of per-round ratios)", "{:.2f}x"),
 }
 
 
@@ -121,6 +122,7 @@ def goals(res: Results) -> list[str]:
     peak = m("big", "ours", "peak_rss_mib")
     growth = m("memory", "ours", "rss_growth")
     s3 = m("s3", "ours-s3", "ratio_vs_boto3")
+    sessions_s3 = m("sessions", "sessions-s3", "ratio_vs_boto3")
     rows = [
         ("big: throughput >= 0.95x sink", ratio_ok(
             m("big", "ours", big[0]), m("big", "sink", big[0]), 0.95, True)),
@@ -134,6 +136,8 @@ def goals(res: Results) -> list[str]:
         ("memory: RSS growth <= 1.20x", None if growth is None else growth <= 1.20),
         ("s3: throughput >= 0.8x boto3 multipart (same SeaweedFS)",
          None if s3 is None else s3 >= 0.8),
+        ("sessions: session upload on SeaweedFS >= 0.9x boto3 multipart (same parts)",
+         None if sessions_s3 is None else sessions_s3 >= 0.9),
     ]  # fmt: skip
     return ["| goal (ours) | result |", "|---|---|"] + [
         f"| {name} | {check(ok)} |" for name, ok in rows
