@@ -91,6 +91,8 @@ def session_upload(
             t.join()
         if failures:
             raise ScenarioError("; ".join(failures[:3]))
+        conn.close()  # idle past the server's keep-alive timeout while chunks went
+        conn = Conn(HOST, target.port)
         resp = conn.request("POST", f"/attachment/session/{sid}/complete", {})
         if resp.status != 201:
             raise ScenarioError(f"complete answered {resp.status} {resp.headers}")
