@@ -83,9 +83,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     os.environ.update(settings.to_env())
     state = settings.state or f"sqlite:///{settings.data_dir / '.state' / 'uploads.sqlite3'}"
     where = settings.data_dir if settings.store == "file" else f"s3 {settings.s3_bucket}"
+    sessions = (
+        f" | sessions on {settings.sessions_path}/" if settings.sessions else " | no sessions"
+    )
     print(
         f"upload: tus 1.0.0 on http://{settings.host}:{settings.port}{settings.location_base}"
-        f" | bytes: {where} | state: {state} | workers: {settings.workers}",
+        f"{sessions} | bytes: {where} | state: {state} | workers: {settings.workers}",
         file=sys.stderr,
         flush=True,
     )

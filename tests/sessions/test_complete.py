@@ -194,3 +194,24 @@ def test_a_tus_upload_is_no_attachment_until_complete(
     upload_id = r.headers["Location"].rsplit("/", 1)[1]
     assert http.get(f"/{upload_id}").status_code == 404
     assert http.delete(f"/{upload_id}").status_code == 404
+
+
+def test_browsers_may_put_chunks_with_digests(http: httpx.Client) -> None:
+    """CORS: a preflight for a chunk PUT with Content-Digest is allowed; Location is exposed."""
+    r = http.options(
+        "/session/abc/upload/0",
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "content-digest, content-md5, content-type",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert "PUT" in r.headers["access-control-allow-methods"]
+    r = http.post(
+        "/initiate",
+        json={"fileName": "a", "fileSize": 1},
+        headers={"Origin": "https://app.example"},
+    )
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "location" in r.headers["access-control-expose-headers"].lower()
