@@ -215,3 +215,12 @@ def test_browsers_may_put_chunks_with_digests(http: httpx.Client) -> None:
     )
     assert r.headers["access-control-allow-origin"] == "*"
     assert "location" in r.headers["access-control-expose-headers"].lower()
+
+
+def test_completing_again_after_the_attachment_was_deleted_is_409(http: httpx.Client) -> None:
+    sid = initiate(http, 2)["sessionId"]
+    put(http, sid, 0, b"ok")
+    location = http.post(f"/session/{sid}/complete").headers["Location"]
+    assert http.delete(location).status_code == 204
+    r = http.post(f"/session/{sid}/complete")
+    assert r.status_code == 409 and error_code(r) == "session_completed"

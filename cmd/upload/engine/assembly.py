@@ -367,7 +367,9 @@ class Assemblies:
     async def _completed(self, a: Assembly) -> Completion:
         upload = await self.upload_of(a)
         if upload is None:
-            raise Gone(f"the attachment of session {a.id} was deleted", UploadState.TERMINATED)
+            raise AlreadyComplete(
+                f"session {a.id} is completed; its attachment was deleted since", a.upload_id
+            )
         return Completion(a, upload, first=False)
 
     async def _check_parts(self, a: Assembly) -> list[StoredPart]:
