@@ -49,6 +49,7 @@ from tuskit.persist.protocols import (
 from .digests import ALGORITHMS, Expected, Verification
 from .errors import (
     AlreadyComplete,
+    AssembledDigestMismatch,
     ChecksumMismatch,
     Gone,
     InvalidRequest,
@@ -218,11 +219,11 @@ class Assemblies:
         With `mode` the request is one on an existing upload: gates decide first."""
         a = await self.store.get_assembly(assembly_id)
         if a is None:
-            raise NotFound(f"session {assembly_id} does not exist")
+            raise NotFound(f"assembly {assembly_id} does not exist")
         if a.state in (AssemblyState.ABORTING, AssemblyState.ABORTED):
-            raise Gone(f"session {assembly_id} was aborted", UploadState.TERMINATED)
+            raise Gone(f"assembly {assembly_id} was abandoned", UploadState.TERMINATED)
         if a.state in (AssemblyState.EXPIRING, AssemblyState.EXPIRED) or self._lapsed(a):
-            raise Gone(f"session {assembly_id} expired", UploadState.EXPIRED)
+            raise Gone(f"assembly {assembly_id} expired", UploadState.EXPIRED)
         if mode is not None and self.engine.events.gates:
             await self.engine.events.pre_access(self.view(a), mode)
         return a
@@ -264,7 +265,7 @@ class Assemblies:
         self._writable(a)
         if not 0 <= index < a.part_count:
             raise PartOutOfRange(
-                f"chunk {index} is out of range: the session has {a.part_count} chunks"
+                f"part {index} is out of range: the assembly has {a.part_count} parts"
                 f" (0-{a.part_count - 1})",
                 a.part_count,
             )
@@ -272,14 +273,14 @@ class Assemblies:
         size = end - start
         if content_length is not None and content_length != size:
             raise PartLengthMismatch(
-                f"chunk {index} holds exactly {size} bytes, not {content_length}", size
+                f"part {index} holds exactly {size} bytes, not {content_length}", size
             )
         interrupt = engine._interrupt()
         lock = await self._lock(f"{a.id}-p{index}", Release.SUPERSEDE, interrupt)
         try:
             if not await self.store.clear_part(a.id, index):
                 self._writable(await self.load(a.id))
-                raise AlreadyComplete(f"session {a.id} is no longer active")
+                raise AlreadyComplete(f"assembly {a.id} is no longer active")
             receipt = await self._write(a, index, start, size, body, interrupt, verify)
             engine_fence(lock)
             now = self._now()
@@ -288,7 +289,7 @@ class Assemblies:
             )
             if count is None:
                 self._writable(await self.load(a.id))
-                raise AlreadyComplete(f"session {a.id} is no longer active")
+                raise AlreadyComplete(f"assembly {a.id} is no longer active")
         finally:
             await lock.release()
         if engine.events.listeners:
@@ -321,9 +322,9 @@ class Assemblies:
 
     def _writable(self, a: Assembly) -> None:
         if a.state is AssemblyState.COMPLETED:
-            raise AlreadyComplete(f"session {a.id} is completed", a.upload_id)
+            raise AlreadyComplete(f"assembly {a.id} is completed", a.upload_id)
         if a.state is AssemblyState.COMPLETING:
-            raise AlreadyComplete(f"session {a.id} is being completed")
+            raise AlreadyComplete(f"assembly {a.id} is being completed")
 
     async def _lock(self, key: str, ask: Release | None, interrupt: Interrupt | None) -> HeldLock:
         try:
@@ -334,7 +335,7 @@ class Assemblies:
                 ask=ask,
             )
         except LockTimeout as exc:
-            raise Locked("another request holds this session; retry later") from exc
+            raise Locked("another request holds this assembly; retry later") from exc
         if interrupt is not None:
             interrupt.last = time.monotonic()
         return held
@@ -368,7 +369,7 @@ class Assemblies:
         upload = await self.upload_of(a)
         if upload is None:
             raise AlreadyComplete(
-                f"session {a.id} is completed; its attachment was deleted since", a.upload_id
+                f"assembly {a.id} is completed; its upload was deleted since", a.upload_id
             )
         return Completion(a, upload, first=False)
 
@@ -378,7 +379,7 @@ class Assemblies:
         missing = [i for i in range(a.part_count) if i not in have]
         if missing:
             shown = ", ".join(map(str, missing[:20])) + (", ..." if len(missing) > 20 else "")
-            raise MissingParts(f"{len(missing)} chunks are missing: {shown}", missing)
+            raise MissingParts(f"{len(missing)} parts are missing: {shown}", missing)
         return parts
 
     async def _finish(self, a: Assembly) -> Completion:
@@ -396,9 +397,9 @@ class Assemblies:
             storage = await self.parts.reopen_parts(target)
             await self.store.clear_parts(a.id)
             await self._reactivate(a, storage)
-            raise ChecksumMismatch(
-                "the assembled file does not match the checksum given at initiate; every"
-                " chunk must be sent again",
+            raise AssembledDigestMismatch(
+                "the assembled upload does not match its expected digest; every part must"
+                " be stored again",
                 0,
             )
         now = self._now()
@@ -462,11 +463,11 @@ class Assemblies:
         repeated request). AlreadyComplete once completed."""
         a = await self.store.get_assembly(assembly_id)
         if a is None:
-            raise NotFound(f"session {assembly_id} does not exist")
+            raise NotFound(f"assembly {assembly_id} does not exist")
         if a.state is AssemblyState.ABORTED:
             return False
         if a.state is AssemblyState.COMPLETED:
-            raise AlreadyComplete(f"session {a.id} is completed", a.upload_id)
+            raise AlreadyComplete(f"assembly {a.id} is completed", a.upload_id)
         if a.state is not AssemblyState.ABORTING:
             a = await self.load(assembly_id, AccessMode.WRITE)  # expired: Gone
         lock = await self._lock(a.id, None, None)
@@ -478,7 +479,7 @@ class Assemblies:
                 except (MissingParts, ChecksumMismatch):
                     a = await self.load(assembly_id)  # back to ACTIVE: abandon it
                 else:
-                    raise AlreadyComplete(f"session {a.id} is completed", a.upload_id)
+                    raise AlreadyComplete(f"assembly {a.id} is completed", a.upload_id)
             if a.state is AssemblyState.ACTIVE:
                 if self.engine.events.gates:
                     await self.engine.events.pre_terminate(self.view(a))
@@ -552,7 +553,7 @@ class Assemblies:
                 try:
                     await self._finish(a)
                 except Exception:
-                    log.exception("finishing the completion of session %s failed", a.id)
+                    log.exception("finishing the completion of assembly %s failed", a.id)
                     return
                 report.settled.append(a.id)
             elif a.state in (AssemblyState.ABORTING, AssemblyState.EXPIRING):

@@ -151,3 +151,8 @@ class AlreadyComplete(EngineError):
     def __init__(self, message: str, upload_id: str | None = None) -> None:
         super().__init__(message)
         self.upload_id = upload_id
+
+
+class AssembledDigestMismatch(ChecksumMismatch):
+    """The assembled upload does not match the digest expected for it: every part was
+    forgotten (the engine cannot tell which one was wrong) and the assembly is active."""

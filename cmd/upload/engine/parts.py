@@ -46,7 +46,7 @@ async def _pump(
         got += len(chunk)
         if got > size:
             raise PartLengthMismatch(
-                f"the body passes the chunk's length of {size} bytes; nothing was stored", size
+                f"the body passes the part's length of {size} bytes; nothing was stored", size
             )
         if digests is not None:
             digests.update(chunk)
@@ -73,7 +73,7 @@ async def write_part(
             await writer.discard()
         if interrupt.fired:
             raise Unavailable(
-                "the chunk was handed to a newer request for it, or the server is stopping;"
+                "the part was handed to a newer request for it, or the server is stopping;"
                 " nothing of it was stored"
             ) from None
         raise
@@ -84,7 +84,7 @@ async def write_part(
     if got != size:
         await writer.discard()
         raise PartLengthMismatch(
-            f"the body ended after {got} of the chunk's {size} bytes; nothing was stored", size
+            f"the body ended after {got} of the part's {size} bytes; nothing was stored", size
         )
     if verify is not None and digests is not None:
         try:

@@ -59,26 +59,40 @@ def _common(exc: engine.EngineError) -> ServiceError:
             return errors.BadRequest(message)
 
 
+def _chunks(message: str) -> str:
+    """The engine speaks of assemblies and parts; a session's client of sessions, chunks."""
+    return message.replace("assembly", "session").replace("part", "chunk")
+
+
 def session_error(exc: engine.EngineError) -> ServiceError:
     """The answer for a request on a session."""
-    message = exc.message
+    message = _chunks(exc.message)
     match exc:
         case engine.NotFound():
-            return errors.SessionNotFound(message)
+            return errors.SessionNotFound("no session with this id")
         case engine.Gone(state=UploadState.TERMINATED):
-            return errors.SessionAborted(message)
+            return errors.SessionAborted("the session was aborted; its chunks are gone")
         case engine.Gone():
-            return errors.SessionExpired(message)
+            return errors.SessionExpired("the session expired; its chunks are gone")
+        case engine.AssembledDigestMismatch():
+            return errors.ChecksumMismatch(
+                "the file does not match the checksum given at initiate; the session stays"
+                " active and every chunk must be sent again"
+            )
         case engine.ChecksumMismatch():
             return errors.ChecksumMismatch(message)
         case engine.PartLengthMismatch():
             return errors.ChunkSizeMismatch(message)
-        case engine.PartOutOfRange():
-            return errors.ChunkOutOfRange(message)
+        case engine.PartOutOfRange(count=count):
+            return errors.ChunkOutOfRange(
+                f"chunkId is out of range: the session has {count} chunks (0-{count - 1})"
+            )
         case engine.MissingParts(missing=missing):
             return errors.MissingChunks(message, missing_chunks=missing)
         case engine.AlreadyComplete():
-            return errors.SessionCompleted(message)
+            return errors.SessionCompleted(message.replace("upload", "attachment"))
+        case engine.Locked():
+            return errors.Locked("another request holds this session; retry later")
     return _common(exc)
 
 
