@@ -28,14 +28,13 @@ from pathlib import Path
 from .assembly import StoredPart
 from .directio import BLOCK, BUFFERS_PER_WRITER, DirectAppender, finish, open_direct
 from .dirsync import DirSyncer
-from .filestore import FileByteStore
+from .filestore import _IOV_MAX, FileByteStore, _advance
 from .ids import check_id
 from .model import UploadInfo
 from .protocols import StoreError
 
 ASSEMBLY_DIR = ".assemblies"
 DIRECT_MIN = 1024 * 1024  # shorter parts are not worth two buffers of the pool
-_IOV_MAX = 1024
 
 
 class FilePartWriter:
@@ -142,17 +141,6 @@ class FilePartWriter:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
-
-
-def _advance(chunks: list[bytes], n: int) -> list[bytes]:
-    i = 0
-    while i < len(chunks) and n >= len(chunks[i]):
-        n -= len(chunks[i])
-        i += 1
-    rest = chunks[i:]
-    if rest and n:
-        rest[0] = rest[0][n:]
-    return rest
 
 
 class FileParts:
