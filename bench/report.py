@@ -34,6 +34,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "sweep_ms": ("one sweep ms", "{:.1f}"),
     "sweep_cpu_ms": ("sweep CPU ms", "{:.1f}"),
     "sweep_expired": ("expired", "{:.0f}"),
+    "ratio_vs_tus": ("vs tus big upload, same store (median of per-round ratios)", "{:.2f}x"),
 }
 
 
@@ -129,6 +130,7 @@ def goals(res: Results) -> list[str]:
     peak = m("big", "ours", "peak_rss_mib")
     growth = m("memory", "ours", "rss_growth")
     s3 = m("s3", "ours-s3", "ratio_vs_boto3")
+    sessions_s3 = m("sessions", "sessions-s3", "ratio_vs_boto3")
     rows = [
         ("big: throughput >= 0.95x sink", ratio_ok(
             m("big", "ours", big[0]), m("big", "sink", big[0]), 0.95, True)),
@@ -142,6 +144,8 @@ def goals(res: Results) -> list[str]:
         ("memory: RSS growth <= 1.20x", None if growth is None else growth <= 1.20),
         ("s3: throughput >= 0.8x boto3 multipart (same SeaweedFS)",
          None if s3 is None else s3 >= 0.8),
+        ("sessions: session upload on SeaweedFS >= 0.9x boto3 multipart (same parts)",
+         None if sessions_s3 is None else sessions_s3 >= 0.9),
     ]  # fmt: skip
     return ["| goal (ours) | result |", "|---|---|"] + [
         f"| {name} | {check(ok)} |" for name, ok in rows

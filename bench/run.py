@@ -26,6 +26,7 @@ from bench.preload import MARKER as PRELOAD_MARKER
 from bench.preload import StateArgs, clear_state, preload
 from bench.s3 import S3Bench
 from bench.scenarios import SMOKE, Scenario, ScenarioError, Sizes, build_scenarios
+from bench.sessions import SessionsBench
 from bench.targets import (
     NODE_CACHE,
     REPO,
@@ -102,7 +103,7 @@ def _start_s3(
     sizes: Sizes,
 ) -> S3Bench | None:
     """SeaweedFS for the s3 scenario (once per run), or None with the reason in the report."""
-    if not any(sc.own_runner for sc in scenarios):
+    if not any(sc.name == "s3" for sc in scenarios):
         return None
     s3 = S3Bench(args.ours_cmd, shlex.split(args.ours_args), scratch, sizes)
     if "ours" not in names:
@@ -123,18 +124,42 @@ def _start_s3(
     return None
 
 
+def _start_sessions(
+    args: argparse.Namespace, scenarios: list[Scenario], names: list[str],
+    res: report.Results, scratch: Path, sizes: Sizes,
+) -> SessionsBench | None:  # fmt: skip
+    """The sessions scenario's runner (SeaweedFS when `weed` is there), or None with why."""
+    if not any(sc.name == "sessions" for sc in scenarios):
+        return None
+    why = ""
+    if "ours" not in names:
+        why = "the sessions scenario runs our server (target ours, not selected)"
+    elif "ours" in res.skipped:
+        why = f"our server is unavailable: {res.skipped['ours']}"
+    if why:
+        res.skipped["sessions-disk"] = why
+        print(f"SKIP sessions: {why}", flush=True)
+        return None
+    bench = SessionsBench(args.ours_cmd, shlex.split(args.ours_args), scratch, sizes)
+    bench.start()
+    res.labels.update(SessionsBench.labels)
+    res.info["sessions"] = bench.info()
+    return bench
+
+
 def _rounds(
     res: report.Results, rounds: int, scenarios: list[Scenario], names: list[str],
     specs: dict[str, TargetSpec], scratch: Path, sizes: Sizes, loadgen: Path | None,
-    s3: S3Bench | None,
+    runners: dict[str, S3Bench | SessionsBench],
 ) -> None:  # fmt: skip
     for rnd in range(rounds):
         order = names if rnd % 2 == 0 else names[::-1]
         for sc in scenarios:
             if sc.own_runner:
-                if s3 is not None:
+                runner = runners.get(sc.name)
+                if runner is not None:
                     try:
-                        got = s3.run_round(rnd, sc)
+                        got = runner.run_round(rnd, sc)
                     except Exception as e:  # boto3/botocore errors included: report, go on
                         msg = f"round {rnd + 1} {sc.name}: {type(e).__name__}: {e}"
                         res.failures.append(msg)
@@ -246,15 +271,21 @@ def main(argv: list[str] | None = None) -> int:
     res.info["node"] = _node_info()
 
     started = time.monotonic()
+    runners: dict[str, S3Bench | SessionsBench] = {}
     s3 = _start_s3(args, scenarios, names, res, scratch, sizes)
+    if s3 is not None:
+        runners["s3"] = s3
     try:
         if args.preload:
             scale.run_rounds(res, rounds, scenarios, names, specs, scratch, sizes, loadgen)
         else:
-            _rounds(res, rounds, scenarios, names, specs, scratch, sizes, loadgen, s3)
+            sessions = _start_sessions(args, scenarios, names, res, scratch, sizes)
+            if sessions is not None:
+                runners["sessions"] = sessions
+            _rounds(res, rounds, scenarios, names, specs, scratch, sizes, loadgen, runners)
     finally:
-        if s3 is not None:
-            s3.stop()
+        for runner in runners.values():
+            runner.stop()
     res.info["wall time"] = f"{time.monotonic() - started:.0f} s"
     if args.preload and args.preload_dir is None:
         clear_state(preload_state)

@@ -126,15 +126,18 @@ class S3Bench:
                 f"parts_in_flight), {self.sizes.s3_part // MiB} MiB parts, SeaweedFS "
                 f"`weed server` on loopback")  # fmt: skip
 
-    def spec(self) -> TargetSpec:
+    def flags(self) -> list[str]:
+        """Our server's flags for this SeaweedFS (objects under `ours/`)."""
         assert self.weed is not None
-        flags = [
+        return [
             "--store", "s3", "--s3-endpoint", self.weed.endpoint, "--s3-bucket", BUCKET,
             "--s3-access-key", ACCESS_KEY, "--s3-secret-key", SECRET_KEY,
             "--s3-part-size", f"{self.sizes.s3_part // MiB}MiB", "--s3-prefix", "ours/",
             *self.ours_args,
         ]  # fmt: skip
-        return ours_spec(self.ours_command, flags, name=OURS, label=self.labels[OURS])
+
+    def spec(self) -> TargetSpec:
+        return ours_spec(self.ours_command, self.flags(), name=OURS, label=self.labels[OURS])
 
     def _clean(self) -> None:
         empty_bucket(self.client, BUCKET)

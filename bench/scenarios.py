@@ -42,12 +42,15 @@ class Sizes:
     s3_total: int = 512 * MiB  # s3: our server with --store s3 vs boto3 multipart
     s3_chunk: int = 64 * MiB  # PATCH size
     s3_part: int = 8 * MiB  # --s3-part-size and boto3's part size
+    sessions_total: int = GiB  # sessions: a session upload vs tus big vs boto3
+    sessions_chunk: int = 8 * MiB  # --chunk-size, --s3-part-size, boto3's part size
+    sessions_parallel: int = 4  # chunk PUTs (and boto3 parts) in flight
 
 
 SMOKE = Sizes(
     big_total=16 * MiB, big_chunk=4 * MiB, small_count=50, small_warmup=10,
     head_seconds=2.0, head_warmup=0.2, memory_first=20, memory_total=200,
-    s3_total=32 * MiB, s3_chunk=16 * MiB,
+    s3_total=32 * MiB, s3_chunk=16 * MiB, sessions_total=32 * MiB,
 )  # fmt: skip
 
 Metrics = dict[str, float]
@@ -304,5 +307,11 @@ def build_scenarios(sizes: Sizes) -> list[Scenario]:
         Scenario("s3", f"{sizes.s3_total // MiB} MiB in {sizes.s3_chunk // MiB} MiB PATCHes "
                  f"to --store s3 vs one boto3 multipart upload ({sizes.s3_part // MiB} MiB "
                  "parts), same SeaweedFS", "throughput_mib_s", "cpu_s_per_gib", _own_runner,
+                 ratios=(), own_runner=True),
+        Scenario("sessions", f"{sizes.sessions_total // MiB} MiB as a session "
+                 f"({sizes.sessions_chunk // MiB} MiB chunks, {sizes.sessions_parallel} in "
+                 f"flight) vs the tus big upload ({sizes.big_chunk // MiB} MiB PATCHes), on disk "
+                 "and on SeaweedFS, vs one boto3 multipart upload (same parts, same "
+                 "concurrency)", "throughput_mib_s", "cpu_s_per_gib", _own_runner,
                  ratios=(), own_runner=True),
     ]  # fmt: skip

@@ -9,6 +9,7 @@ from tusgen.dsl import API
 
 from .cors import declare_cors
 from .ietf import declare_ietf
+from .sessions import declare_sessions
 from .tus import declare_tus
 
 
@@ -24,6 +25,7 @@ def build() -> API:
     declare_cors(api)
     declare_tus(api)
     declare_ietf(api)
+    declare_sessions(api)
     return api
 
 

@@ -32,6 +32,8 @@ TUS_REQUEST_HEADERS = [
     "If-None-Match",
     "If-Modified-Since",
     "If-Unmodified-Since",
+    "Content-Digest",  # session chunks (design/sessions.py)
+    "Content-MD5",
 ]
 
 TUS_EXPOSED_HEADERS = [
@@ -65,7 +67,7 @@ def declare_cors(api: API) -> None:
     """Permissive by default for the tus headers; operators narrow origins at run time."""
     api.cors(
         origins=["*"],
-        methods=["POST", "GET", "HEAD", "PATCH", "DELETE", "OPTIONS"],
+        methods=["POST", "GET", "HEAD", "PATCH", "PUT", "DELETE", "OPTIONS"],
         allow_headers=TUS_REQUEST_HEADERS,
         expose_headers=TUS_EXPOSED_HEADERS,
         max_age=86400,

@@ -33,6 +33,7 @@ from .protocols import (
 )
 from .recovery import BackgroundRecovery, RecoveryReport, recover
 from .sqlite import SqliteMetadataStore
+from .sqlite_assemblies import SqliteAssemblyStore, sessions_path
 
 STATE_FILE = Path(".state") / "uploads.sqlite3"
 
@@ -43,13 +44,16 @@ def open_local(
     state: str | os.PathLike[str] | None = None,
 ) -> StoreComposer:
     """Files in `data_dir`, SQLite at `state` (default `<data_dir>/.state/uploads.sqlite3`),
-    flock-based locks in `<data_dir>/.locks`. `fsync` is a policy or its CLI string."""
+    flock-based locks in `<data_dir>/.locks`, assemblies (session uploads) in SQLite
+    beside the state (`uploads.sessions.sqlite3`). `fsync` is a policy or its CLI string."""
     policy = FsyncPolicy.parse(fsync) if isinstance(fsync, str) else fsync
     root = Path(data_dir)
+    state_path = root / STATE_FILE if state is None else Path(state)
     return StoreComposer(
         FileByteStore(root, policy),
-        SqliteMetadataStore(root / STATE_FILE if state is None else state),
+        SqliteMetadataStore(state_path),
         FileLocker(root),
+        SqliteAssemblyStore(sessions_path(state_path)),
     )
 
 

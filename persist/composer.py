@@ -11,13 +11,16 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from .model import UploadInfo, UploadState
+from .parts import parts_for
 from .protocols import (
+    AssemblyStore,
     ByteStore,
     Concatenator,
     ContentReader,
     Inventory,
     Locker,
     MetadataStore,
+    PartStore,
     Release,
     Terminator,
 )
@@ -26,7 +29,13 @@ from .protocols import (
 class StoreComposer:
     """The core (bytes + metadata + locker) and the capabilities detected on the byte store."""
 
-    def __init__(self, byte_store: ByteStore, metadata: MetadataStore, locker: Locker) -> None:
+    def __init__(
+        self,
+        byte_store: ByteStore,
+        metadata: MetadataStore,
+        locker: Locker,
+        assemblies: AssemblyStore | None = None,
+    ) -> None:
         self.byte_store = byte_store
         self.metadata = metadata
         self.locker = locker
@@ -40,6 +49,10 @@ class StoreComposer:
             byte_store if isinstance(byte_store, Concatenator) else None
         )
         self.inventory: Inventory | None = byte_store if isinstance(byte_store, Inventory) else None
+        # Assembly from parts (session uploads): parts on the byte store's storage, their
+        # state beside the uploads'; both or neither.
+        self.assemblies = assemblies
+        self.parts: PartStore | None = parts_for(byte_store) if assemblies is not None else None
 
     @contextlib.asynccontextmanager
     async def active_locked(
@@ -67,6 +80,8 @@ class StoreComposer:
     async def close(self) -> None:
         await self.locker.close()
         await self.metadata.close()
+        if self.assemblies is not None:
+            await self.assemblies.close()
         await self.byte_store.close()
 
 

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from .assembly import Assembly, AssemblyState, StoredPart
 from .model import UploadInfo, UploadState
 
 
@@ -314,6 +315,116 @@ class Outbox(Protocol):
 
     async def depth(self) -> int:
         """Entries not yet delivered (all sinks)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+# -- assembly from parts (session uploads): bytes at known offsets, state per part -------
+
+
+class PartWriter(Protocol):
+    """One part's bytes, all or nothing: `commit` makes them durable and returns the
+    store's receipt for the part (an S3 ETag; '' on disk); `discard` forgets them (the
+    part's earlier content may be gone too: callers un-record a part before rewriting
+    it). Exactly one of them ends the writer."""
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def commit(self) -> str: ...
+
+    async def discard(self) -> None: ...
+
+
+@runtime_checkable
+class PartStore(Protocol):
+    """Capability: an upload's bytes written as fixed-size parts at known offsets, in any
+    order and in parallel (several writers, several instances), then assembled in place
+    without copying (one S3 multipart part per part; on disk, parts written into one
+    file). `target` is the upload the parts become (its id names the bytes)."""
+
+    min_part_size: int
+    """No part but the last may be smaller (S3: 5 MiB)."""
+    part_alignment: int
+    """Part sizes are multiples of this (disk: the O_DIRECT block)."""
+    max_parts: int | None
+    """Most parts of one upload (S3: 10,000); None for no limit."""
+
+    async def begin_parts(self, target: UploadInfo, part_size: int) -> tuple[tuple[str, str], ...]:
+        """Prepare to take parts; returns the `storage` fields to keep with the assembly."""
+        ...
+
+    async def open_part(self, target: UploadInfo, index: int, start: int, size: int) -> PartWriter:
+        """A writer for part `index`: exactly `size` bytes at `start`."""
+        ...
+
+    async def assemble(self, target: UploadInfo, parts: list[StoredPart]) -> None:
+        """Make the parts the target's bytes, readable as an upload; idempotent (a retry
+        after a crash finds the work done)."""
+        ...
+
+    async def reopen_parts(self, target: UploadInfo) -> tuple[tuple[str, str], ...]:
+        """Undo `assemble` (the result failed its verification): the target has no bytes
+        and parts are taken again, all of them forgotten; returns the new `storage`."""
+        ...
+
+    async def finish_parts(self, target: UploadInfo) -> None:
+        """The target's upload is recorded: drop what only the parts needed."""
+        ...
+
+    async def abandon_parts(self, target: UploadInfo) -> None:
+        """Remove every part (and an assembled result nobody recorded); idempotent."""
+        ...
+
+
+class AssemblyStore(Protocol):
+    """Where assemblies (parts of an upload that arrive in any order) and their stored
+    parts are recorded. Every conditional change is atomic across instances: a part is
+    recorded or cleared only while its assembly is ACTIVE, so a change of state (to
+    COMPLETING, ABORTING, ...) and part writes never interleave."""
+
+    async def create_assembly(self, assembly: Assembly) -> None:
+        """Store a new assembly; raises UploadExists if the id is taken."""
+        ...
+
+    async def get_assembly(self, assembly_id: str) -> Assembly | None: ...
+
+    async def stored_parts(self, assembly_id: str) -> list[StoredPart]:
+        """The recorded parts, by index."""
+        ...
+
+    async def clear_part(self, assembly_id: str, index: int) -> bool:
+        """Forget part `index` (before it is rewritten); False (nothing changed) unless
+        the assembly is ACTIVE."""
+        ...
+
+    async def put_part(
+        self, assembly_id: str, part: StoredPart, now: float, expires_at: float | None
+    ) -> int | None:
+        """Record a part (replacing one with its index) and move `updated_at` and
+        `expires_at`; the number of parts recorded, or None (nothing changed) unless
+        the assembly is ACTIVE."""
+        ...
+
+    async def clear_parts(self, assembly_id: str) -> None:
+        """Forget every part of the assembly."""
+        ...
+
+    async def swap_assembly(self, assembly: Assembly, expect: frozenset[AssemblyState]) -> bool:
+        """Replace the record if its current state is in `expect`; False otherwise."""
+        ...
+
+    async def due_assemblies(self, now: float, limit: int) -> list[Assembly]:
+        """ACTIVE assemblies whose `expires_at` is before `now`."""
+        ...
+
+    async def unsettled_assemblies(self, limit: int) -> list[Assembly]:
+        """Assemblies whose work was interrupted: COMPLETING, ABORTING or EXPIRING."""
+        ...
+
+    async def purge_assemblies(self, older_than: float) -> int:
+        """Forget settled assemblies (COMPLETED, ABORTED, EXPIRED) whose `updated_at` is
+        before `older_than`, with their parts; returns how many."""
         ...
 
     async def close(self) -> None: ...

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
-from . import health, httpproto, ietf, tus
+from . import health, httpproto, ietf, sessions, tus
 from .asgi import Mount, UploadApp
 from .engine import Engine, EngineOptions, Inflight
 from .observe.logformat import configure_logging
@@ -59,6 +59,19 @@ def mounts(settings: Settings) -> list[Mount]:
             )
         ]
         * settings.ietf,
+        *(
+            [
+                sessions.mount(
+                    path=settings.sessions_path,
+                    behind_proxy=settings.behind_proxy,
+                    cors_origins=settings.cors_origins,
+                    chunk_size=settings.chunk_size,
+                    expire_after=settings.session_expire_after,
+                )
+            ]
+            if settings.sessions
+            else []
+        ),
         health.mount(),
     ]
 

@@ -110,10 +110,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not state.startswith("sqlite"):
         state = redact_url(state)  # no password in a log line
     where = settings.data_dir if settings.store == "file" else f"s3 {settings.s3_bucket}"
-    ietf = f" | IETF draft on {settings.ietf_path}" if settings.ietf else ""
+    served = ", ".join(
+        f"{m.name} on {m.path or '/'}/" for m in mounts(settings) if m.name != "health"
+    )
     print(
-        f"upload: tus 1.0.0 on http://{settings.host}:{settings.port}{settings.location_base}"
-        f"{ietf} | bytes: {where} | state: {state} | workers: {settings.workers}",
+        f"upload: http://{settings.host}:{settings.port} serves {served}"
+        f" | bytes: {where} | state: {state} | workers: {settings.workers}",
         file=sys.stderr,
         flush=True,
     )

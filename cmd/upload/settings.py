@@ -258,6 +258,36 @@ class Settings(BaseSettings):
     )
     log_requests: Flag = Field(default=True, description="one log line per request")
 
+    sessions: Flag = Field(
+        default=True,
+        description="serve session-based chunked uploads (--no-sessions turns them off)",
+    )
+    sessions_path: str = Field(default="/attachment", description="URL path of session uploads")
+    chunk_size: Size = Field(
+        default=8 * 1024 * 1024,
+        description="session chunk size (a multiple of 4KiB; raised to the store's minimum"
+        " part: 5MiB for S3)",
+    )
+    session_expire_after: Duration = Field(
+        default=24 * 3600.0,
+        description="a session not completed this long after its last chunk expires (0 = never)",
+    )
+
+    @field_validator("chunk_size")
+    @classmethod
+    def _chunk_size(cls, value: int) -> int:
+        if value < 4096 or value % 4096:
+            raise ValueError("must be a positive multiple of 4KiB (e.g. 8MiB)")
+        return value
+
+    @field_validator("sessions_path")
+    @classmethod
+    def _sessions_path(cls, value: str) -> str:
+        inner = value.strip().strip("/")
+        if not inner:
+            raise ValueError("must name a path below the root, e.g. /attachment")
+        return f"/{inner}"
+
     @field_validator("base_path", "ietf_path")
     @classmethod
     def _one_slash_each_side(cls, value: str) -> str:

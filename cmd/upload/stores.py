@@ -16,7 +16,7 @@ from tuskit.persist import (
     SqliteMetadataStore,
 )
 from tuskit.persist.composer import StoreComposer
-from tuskit.persist.protocols import ByteStore, Locker, MetadataStore
+from tuskit.persist.protocols import AssemblyStore, ByteStore, Locker, MetadataStore
 from tuskit.persist.recovery import BackgroundRecovery
 from tuskit.persist.runmark import DurabilityMark
 
@@ -27,7 +27,8 @@ async def open_stores(settings: Settings) -> StoreComposer:
     """Files + SQLite + flock under `--data-dir` by default: no external service."""
     byte_store = await _open_bytes(settings)
     metadata, locker = await _open_state(settings)
-    return StoreComposer(byte_store, metadata, locker)
+    assemblies = await _open_assemblies(settings) if settings.sessions else None
+    return StoreComposer(byte_store, metadata, locker, assemblies)
 
 
 def runs_local_recovery(settings: Settings) -> bool:
@@ -81,6 +82,30 @@ async def _open_bytes(settings: Settings) -> ByteStore:
             )
         )
     raise ValueError(f"unknown --store {settings.store!r}: use file or s3")
+
+
+async def _open_assemblies(settings: Settings) -> AssemblyStore:
+    """Session state beside the upload state: its own SQLite file, Redis keys
+    (`<prefix>asm:`) or PostgreSQL tables (`assemblies`, `assembly_parts`)."""
+    state = settings.state
+    if state in ("", "sqlite") or state.startswith("sqlite:///"):
+        from tuskit.persist.sqlite_assemblies import SqliteAssemblyStore, sessions_path
+
+        uploads = (
+            settings.data_dir / STATE_FILE
+            if state in ("", "sqlite")
+            else Path(state[len("sqlite:///") :])
+        )
+        return SqliteAssemblyStore(sessions_path(uploads))
+    if state.startswith(("redis://", "rediss://", "unix://")):
+        from tuskit.persist.redis_assemblies import RedisAssemblyStore
+
+        return RedisAssemblyStore.from_url(state, prefix=settings.redis_prefix)
+    if state.startswith(("postgresql://", "postgres://")):
+        from tuskit.persist.postgres_assemblies import PostgresAssemblyStore
+
+        return await PostgresAssemblyStore.open(state, settings.pg_schema)
+    raise ValueError(f"unknown --state {state!r}")
 
 
 async def _open_state(settings: Settings) -> tuple[MetadataStore, Locker]:

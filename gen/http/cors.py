@@ -10,7 +10,7 @@ from starlette.middleware import Middleware
 
 from tusgen.runtime import CorsMiddleware
 
-ALLOW_METHODS: tuple[str, ...] = ("POST", "GET", "HEAD", "PATCH", "DELETE", "OPTIONS")
+ALLOW_METHODS: tuple[str, ...] = ("POST", "GET", "HEAD", "PATCH", "PUT", "DELETE", "OPTIONS")
 ALLOW_HEADERS: tuple[str, ...] = (
     "Authorization",
     "Origin",
@@ -37,6 +37,8 @@ ALLOW_HEADERS: tuple[str, ...] = (
     "If-None-Match",
     "If-Modified-Since",
     "If-Unmodified-Since",
+    "Content-Digest",
+    "Content-MD5",
 )
 EXPOSE_HEADERS: tuple[str, ...] = (
     "Location",

@@ -58,9 +58,11 @@ from .errors import (
 from .formats import ENVELOPE, PROBLEM, TUS, ErrorFormat
 from .responses import JsonResponses, accepted_coding, compress
 from .server import (
+    JSON_BODY_LIMIT,
     Dispatch,
     Handler,
     IncompleteService,
+    JsonBodyTooLarge,
     check_service,
     empty_body,
     is_head,
@@ -88,6 +90,7 @@ from .values import (
 __all__ = [
     "ENVELOPE",
     "INFORMATIONAL_EXTENSION",
+    "JSON_BODY_LIMIT",
     "NO_TRAILERS",
     "PROBLEM",
     "TRAILERS_EXTENSION",
@@ -101,6 +104,7 @@ __all__ = [
     "ErrorFormat",
     "Handler",
     "IncompleteService",
+    "JsonBodyTooLarge",
     "JsonResponses",
     "Problem",
     "ResponseStream",

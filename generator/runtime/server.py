@@ -148,13 +148,31 @@ async def send_internal_error(send: Send, const: Iterable[tuple[bytes, bytes]], 
     await send({"type": "http.response.body", "body": b"" if head else _INTERNAL})
 
 
-async def read_body(receive: Receive) -> bytes:
-    """The whole request body (only for JSON bodies, which the design keeps small)."""
+JSON_BODY_LIMIT = 1024 * 1024
+"""Largest JSON request body read (bytes): a bigger one is refused with 413 as soon as it
+passes the limit, so no client can make the server buffer an unbounded body."""
+
+
+class JsonBodyTooLarge(ServiceError):
+    """413 for a JSON request body over `JSON_BODY_LIMIT`."""
+
+    status = 413
+    code = "request_too_large"
+
+
+async def read_body(receive: Receive, limit: int = JSON_BODY_LIMIT) -> bytes:
+    """The whole request body (only for JSON bodies, which the design keeps small);
+    JsonBodyTooLarge once it passes `limit` bytes."""
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.request":
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise JsonBodyTooLarge(f"a JSON request body may hold at most {limit} bytes")
+            chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
         elif message["type"] == "http.disconnect":

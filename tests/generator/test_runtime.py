@@ -259,3 +259,23 @@ def test_generated_routes_refuse_a_service_missing_methods() -> None:
     for name in ("options_upload", "create", "patch", "delete", "get"):
         assert name in message
     assert "head," not in message and "options," not in message
+
+
+async def test_read_body_refuses_a_json_body_past_its_limit_as_it_arrives() -> None:
+    """A JSON body is read whole, so it is bounded: 413 once it passes the limit, before
+    the rest is read (the 1 MiB default keeps any client from growing server memory)."""
+    sent: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        sent.append(1)
+        return {"type": "http.request", "body": b"x" * 600, "more_body": True}
+
+    with pytest.raises(rt.JsonBodyTooLarge) as refused:
+        await rt.read_body(receive, limit=1000)
+    assert refused.value.status == 413 and len(sent) == 2
+
+    async def small() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    assert await rt.read_body(small) == b"{}"
+    assert rt.JSON_BODY_LIMIT == 1024 * 1024

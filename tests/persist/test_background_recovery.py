@@ -132,7 +132,8 @@ async def test_orphan_sweep_memory_stays_one_batch(tmp_path: Path) -> None:
             tracemalloc.stop()
         assert report.orphans == ["orphan"] and report.checked == 20_000
         assert report.scanned == 20_001
-        assert peak < 1_500_000, f"peak {peak} bytes"  # ~0.6 MB; the old pass: ~7 MB
+        # ~0.6 MB alone, up to ~2.4 MB when other tests left threads allocating; the old pass: ~7 MB
+        assert peak < 4_000_000, f"peak {peak} bytes"
     finally:
         await c.close()
 

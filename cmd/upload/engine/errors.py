@@ -138,3 +138,44 @@ class BodyRejected(EngineError):
     def __init__(self, cause: Exception) -> None:
         super().__init__(str(cause))
         self.cause = cause
+
+
+# -- assembly from parts (engine/assembly.py) ---------------------------------------------
+
+
+class PartOutOfRange(EngineError):
+    """The part index is not below the assembly's part count."""
+
+    def __init__(self, message: str, count: int) -> None:
+        super().__init__(message)
+        self.count = count
+
+
+class PartLengthMismatch(EngineError):
+    """A part's body is not exactly the part's length; nothing of it was kept."""
+
+    def __init__(self, message: str, expected: int) -> None:
+        super().__init__(message)
+        self.expected = expected
+
+
+class MissingParts(EngineError):
+    """The assembly cannot complete: these parts were never stored."""
+
+    def __init__(self, message: str, missing: Sequence[int]) -> None:
+        super().__init__(message)
+        self.missing = list(missing)
+
+
+class AlreadyComplete(EngineError):
+    """The assembly is completed (or being completed): it takes no more parts and cannot
+    be abandoned. `upload_id` is the upload it became, once known to the client."""
+
+    def __init__(self, message: str, upload_id: str | None = None) -> None:
+        super().__init__(message)
+        self.upload_id = upload_id
+
+
+class AssembledDigestMismatch(ChecksumMismatch):
+    """The assembled upload does not match the digest expected for it: every part was
+    forgotten (the engine cannot tell which one was wrong) and the assembly is active."""

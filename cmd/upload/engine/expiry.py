@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from tuskit.persist.composer import StoreComposer
@@ -90,6 +90,7 @@ class Sweeper:
         tombstone_ttl: float = DEFAULT_TOMBSTONE_TTL,
         clock: Callable[[], float] = time.time,
         on_expired: Callable[[UploadInfo], None] | None = None,
+        also: Sequence[Callable[[float], Awaitable[None]]] = (),
     ) -> None:
         if interval <= 0:
             raise ValueError("interval must be positive")
@@ -98,6 +99,8 @@ class Sweeper:
         self.tombstone_ttl = tombstone_ttl
         self.clock = clock
         self.on_expired = on_expired
+        self.also = also
+        """Further sweeps (e.g. assemblies), each given `now`; one that fails is logged."""
         self.runs = 0
         self.last: SweepReport | None = None
         self._task: asyncio.Task[None] | None = None
@@ -113,6 +116,11 @@ class Sweeper:
             tombstone_ttl=self.tombstone_ttl,
             on_expired=self.on_expired,
         )
+        for sweep in self.also:
+            try:
+                await sweep(self.clock())
+            except Exception:
+                log.exception("sweep %r failed", sweep)
         self.runs += 1
         return self.last
 

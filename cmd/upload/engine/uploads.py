@@ -30,6 +30,7 @@ from tuskit.persist.protocols import (
 )
 
 from .appender import Appended, Ending, append_body
+from .assembly import Assemblies, AssemblyOptions, Sweep
 from .checkpoints import Checkpoints, Progress
 from .concat import Concatenation
 from .digests import Verification
@@ -99,6 +100,8 @@ class Engine:
         # Decided once: a runtime_checkable isinstance costs microseconds per request.
         locker = stores.locker
         self._lock_probe = locker.busy if isinstance(locker, LockProbe) else None
+        self._assemblies: Assemblies | None = None
+        self._sweeps: list[Sweep] = []
 
     # -- what the stores offer --------------------------------------------------------
 
@@ -626,8 +629,25 @@ class Engine:
     # -- expiry -----------------------------------------------------------------------
 
     def sweeper(self, interval: float) -> Sweeper:
-        """The background task expiring this engine's uploads, reporting each one."""
-        return Sweeper(self.stores, interval, clock=self.clock, on_expired=self._expired)
+        """The background task expiring this engine's uploads, reporting each one (and
+        running the sweeps added with `add_sweep`)."""
+        return Sweeper(
+            self.stores, interval, clock=self.clock, on_expired=self._expired, also=self._sweeps
+        )
+
+    def add_sweep(self, sweep: Sweep) -> None:
+        """Run `sweep(now)` on every pass of the sweeper (e.g. expiring assemblies)."""
+        self._sweeps.append(sweep)
+
+    # -- assembly from parts (engine/assembly.py) -----------------------------------------
+
+    def assemblies(self, options: AssemblyOptions | None = None) -> Assemblies:
+        """Uploads assembled from parts (session uploads), created once; its sweep runs
+        with the engine's. ValueError when the stores offer no parts."""
+        if self._assemblies is None:
+            self._assemblies = Assemblies(self, options)
+            self.add_sweep(self._assemblies.sweep)
+        return self._assemblies
 
     def _expired(self, info: UploadInfo) -> None:
         self.events.emit(EventType.EXPIRED, info, self.clock())
