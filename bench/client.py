@@ -169,6 +169,44 @@ class Conn:
                 self._read_exact(size + 2)
         return resp
 
+    def request_streamed(
+        self, method: str, path: str, headers: dict[str, str], block: memoryview, total: int
+    ) -> Response:
+        """A request whose `total`-byte body is `block` sent again and again (one sendall
+        each): a multi-GiB body at next to no client CPU, never held whole."""
+        host = f"{self.host}:{self.port}"
+        self.sock.sendall(encode_head(method, path, host, headers, total))
+        left = total
+        while left:
+            piece = block[: min(len(block), left)]
+            self.sock.sendall(piece)
+            left -= len(piece)
+        resp = _parse_head(self._read_until(b"\r\n\r\n"))
+        kind, n = _body_plan(resp, head=False)
+        if kind == "length":
+            self._read_exact(n)
+        return resp
+
+    def get_drained(self, path: str, headers: dict[str, str]) -> tuple[Response, int]:
+        """GET `path` and read its (Content-Length) body into one reused buffer; returns
+        the response and how many body bytes came."""
+        host = f"{self.host}:{self.port}"
+        self.sock.sendall(encode_head("GET", path, host, headers, 0))
+        resp = _parse_head(self._read_until(b"\r\n\r\n"))
+        kind, n = _body_plan(resp, head=False)
+        if kind != "length":
+            raise ConnectionError(f"GET {path} answered without a Content-Length: {resp}")
+        got = min(len(self.buf), n)
+        self.buf = self.buf[got:]
+        buffer = bytearray(1 << 20)
+        view = memoryview(buffer)
+        while got < n:
+            k = self.sock.recv_into(view, min(len(buffer), n - got))
+            if not k:
+                raise ConnectionError("server closed the connection mid-body")
+            got += k
+        return resp, got
+
 
 # -- load: C loadgen or asyncio fallback --------------------------------------------------
 

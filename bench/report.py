@@ -131,6 +131,7 @@ def goals(res: Results) -> list[str]:
     growth = m("memory", "ours", "rss_growth")
     s3 = m("s3", "ours-s3", "ratio_vs_boto3")
     sessions_s3 = m("sessions", "sessions-s3", "ratio_vs_boto3")
+    tus_cpu = m("big", "ours", big[1])
     rows = [
         ("big: throughput >= 0.95x sink", ratio_ok(
             m("big", "ours", big[0]), m("big", "sink", big[0]), 0.95, True)),
@@ -146,6 +147,10 @@ def goals(res: Results) -> list[str]:
          None if s3 is None else s3 >= 0.8),
         ("sessions: session upload on SeaweedFS >= 0.9x boto3 multipart (same parts)",
          None if sessions_s3 is None else sessions_s3 >= 0.9),
+        ("stream-post: CPU per GiB <= 1.15x tus big", ratio_ok(
+            m("stream-post", "ours", big[1]), tus_cpu, 1.15, False)),
+        ("stream-get: CPU per GiB <= 1.15x tus big", ratio_ok(
+            m("stream-get", "ours", big[1]), tus_cpu, 1.15, False)),
     ]  # fmt: skip
     return ["| goal (ours) | result |", "|---|---|"] + [
         f"| {name} | {check(ok)} |" for name, ok in rows

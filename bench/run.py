@@ -169,7 +169,7 @@ def _rounds(
                             res.rounds.setdefault(sc.name, {}).setdefault(name, []).append(metrics)
                 continue
             for name in order:
-                if name in res.skipped or (sc.only and name not in sc.only):
+                if name in res.skipped or (sc.targets and name not in sc.targets):
                     continue
                 procstat.quiet_disk()
                 try:

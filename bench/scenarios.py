@@ -45,12 +45,13 @@ class Sizes:
     sessions_total: int = GiB  # sessions: a session upload vs tus big vs boto3
     sessions_chunk: int = 8 * MiB  # --chunk-size, --s3-part-size, boto3's part size
     sessions_parallel: int = 4  # chunk PUTs (and boto3 parts) in flight
+    stream_total: int = GiB  # stream-post / stream-get: one body of this size
 
 
 SMOKE = Sizes(
     big_total=16 * MiB, big_chunk=4 * MiB, small_count=50, small_warmup=10,
     head_seconds=2.0, head_warmup=0.2, memory_first=20, memory_total=200,
-    s3_total=32 * MiB, s3_chunk=16 * MiB, sessions_total=32 * MiB,
+    s3_total=32 * MiB, s3_chunk=16 * MiB, sessions_total=32 * MiB, stream_total=16 * MiB,
 )  # fmt: skip
 
 Metrics = dict[str, float]
@@ -72,8 +73,8 @@ class Scenario:
     # True: not run per selected target but by its own runner (bench/s3.py), which fills
     # Results.rounds for its own row names
     own_runner: bool = False
-    # the targets it runs on (empty: all); the IETF draft's scenarios skip @tus/server
-    only: tuple[str, ...] = ()
+    # the targets it applies to (empty: every one); others are left out, not skipped
+    targets: tuple[str, ...] = ()
 
 
 def _create(conn: Conn, target: RunningTarget, length: int, body: bytes = b"") -> str:
@@ -286,7 +287,10 @@ def _own_runner(_target: RunningTarget, _sizes: Sizes, _loadgen: Path | None) ->
 
 
 def build_scenarios(sizes: Sizes) -> list[Scenario]:
+    from bench.streams import run_stream_get, run_stream_post
+
     big = f"{sizes.big_total // MiB} MiB in {sizes.big_chunk // MiB} MiB PATCHes"
+    stream = f"one {sizes.stream_total // MiB} MiB stream"
     small = f"{sizes.small_count} x {sizes.small_size // 1024} KiB creation-with-upload"
     return [
         Scenario("big", big, "throughput_mib_s", "cpu_s_per_gib", run_big),
@@ -296,10 +300,10 @@ def build_scenarios(sizes: Sizes) -> list[Scenario]:
                  "server_cpu_us_per_op", run_small),
         Scenario("ietf-big", big + ", IETF draft (interop 9) appends", "throughput_mib_s",
                  "cpu_s_per_gib", run_ietf_big, ratios=(("sink", "vs sink"),),
-                 only=("ours", "sink")),
+                 targets=("ours", "sink")),
         Scenario("ietf-small", f"{small}, IETF draft (interop 9, 104 then 201), concurrency "
                  f"{sizes.concurrency}", "uploads_s", "server_cpu_us_per_op", run_ietf_small,
-                 ratios=(("sink", "vs sink"),), only=("ours", "sink")),
+                 ratios=(("sink", "vs sink"),), targets=("ours", "sink")),
         Scenario("head", f"HEAD for {sizes.head_seconds:g} s, concurrency {sizes.concurrency}",
                  "requests_s", "server_cpu_us_per_op", run_head),
         Scenario("memory", f"RSS after {sizes.memory_first} vs {sizes.memory_total} uploads",
@@ -314,4 +318,10 @@ def build_scenarios(sizes: Sizes) -> list[Scenario]:
                  "and on SeaweedFS, vs one boto3 multipart upload (same parts, same "
                  "concurrency)", "throughput_mib_s", "cpu_s_per_gib", _own_runner,
                  ratios=(), own_runner=True),
+        Scenario("stream-post", f"{stream} POSTed to /v1/streams (Content-Length)",
+                 "throughput_mib_s", "cpu_s_per_gib", run_stream_post,
+                 ratios=(("sink", "vs sink"),), targets=("ours", "sink")),
+        Scenario("stream-get", f"{stream} read back with GET (the sink: from memory)",
+                 "throughput_mib_s", "cpu_s_per_gib", run_stream_get,
+                 ratios=(("sink", "vs sink"),), targets=("ours", "sink")),
     ]  # fmt: skip

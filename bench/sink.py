@@ -2,9 +2,10 @@
 
 It reads and drops every request body and answers the way a tus server would, without
 checking anything: POST 201 with a Location, PATCH 204 with Upload-Offset (the client's
-offset plus the bytes received), HEAD 200, OPTIONS 204. Raw ASGI, no framework, so it
-measures what uvicorn + uvloop + httptools cost on their own. Started by bench/targets.py as
-``uvicorn bench.sink:app --loop uvloop --http httptools --workers 1``.
+offset plus the bytes received), HEAD 200, OPTIONS 204; a GET answers `?size=N` bytes
+from one buffer in memory (the stream store's download, without a disk). Raw ASGI, no
+framework, so it measures what uvicorn + uvloop + httptools cost on their own. Started by
+bench/targets.py as ``uvicorn bench.sink:app --loop uvloop --http httptools --workers 1``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,26 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
+_BLOCK = bytes(1 << 20)
+
+
+async def _send_bytes(scope: Scope, send: Send, headers: list[tuple[bytes, bytes]]) -> None:
+    size = 0
+    for part in bytes(scope.get("query_string", b"")).split(b"&"):
+        name, _, value = part.partition(b"=")
+        if name == b"size" and value.isdigit():
+            size = int(value)
+    headers = [*headers, (b"content-length", b"%d" % size)]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    if size == 0:
+        await send({"type": "http.response.body", "body": b""})
+    view = memoryview(_BLOCK)
+    while size > 0:
+        n = min(size, len(_BLOCK))
+        size -= n
+        await send({"type": "http.response.body", "body": view[:n], "more_body": size > 0})
+
+
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         await _lifespan(receive, send)
@@ -75,6 +96,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     elif method == "OPTIONS":
         status = 204
         headers += _OPTIONS_HEADERS
+    elif method == "GET":
+        await _send_bytes(scope, send, headers)
+        return
     else:
         status = 405
     if status not in (204,) and method != "HEAD":

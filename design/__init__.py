@@ -10,6 +10,7 @@ from tusgen.dsl import API
 from .cors import declare_cors
 from .ietf import declare_ietf
 from .sessions import declare_sessions
+from .streams import declare_streams
 from .tus import declare_tus
 
 
@@ -26,6 +27,7 @@ def build() -> API:
     declare_tus(api)
     declare_ietf(api)
     declare_sessions(api)
+    declare_streams(api)
     return api
 
 

@@ -17,17 +17,22 @@ from .protocols import (
     ByteStore,
     Concatenator,
     ContentReader,
+    Finisher,
     Inventory,
     Locker,
     MetadataStore,
     PartStore,
+    QueueIndex,
+    ReadLeases,
     Release,
     Terminator,
 )
 
 
 class StoreComposer:
-    """The core (bytes + metadata + locker) and the capabilities detected on the byte store."""
+    """The core (bytes + metadata + locker) and the capabilities detected on the byte store,
+    plus optional state components: read leases (deletes that wait for running reads)
+    and queues of finished uploads."""
 
     def __init__(
         self,
@@ -35,6 +40,9 @@ class StoreComposer:
         metadata: MetadataStore,
         locker: Locker,
         assemblies: AssemblyStore | None = None,
+        *,
+        leases: ReadLeases | None = None,
+        queues: QueueIndex | None = None,
     ) -> None:
         self.byte_store = byte_store
         self.metadata = metadata
@@ -53,6 +61,9 @@ class StoreComposer:
         # state beside the uploads'; both or neither.
         self.assemblies = assemblies
         self.parts: PartStore | None = parts_for(byte_store) if assemblies is not None else None
+        self.finisher: Finisher | None = byte_store if isinstance(byte_store, Finisher) else None
+        self.leases = leases
+        self.queues = queues
 
     @contextlib.asynccontextmanager
     async def active_locked(
@@ -78,6 +89,9 @@ class StoreComposer:
         await self.byte_store.ping()
 
     async def close(self) -> None:
+        for extra in (self.queues, self.leases):
+            if extra is not None:
+                await extra.close()
         await self.locker.close()
         await self.metadata.close()
         if self.assemblies is not None:

@@ -35,6 +35,7 @@ from .directio import (
     open_direct,
     pwrite_all,
 )
+from .directread import DIRECT_READ_MIN, open_direct_read, read_direct
 from .dirsync import DirSyncer
 from .fsync import PATCH, FsyncPolicy
 from .groupsync import GroupSyncer
@@ -330,6 +331,7 @@ class FileByteStore:
     local files."""
 
     serves_unfinished = True  # a data file is readable while it grows
+    reads_survive_delete = True  # an open descriptor keeps reading after unlink (POSIX)
 
     def __init__(
         self,
@@ -442,7 +444,9 @@ class FileByteStore:
 
     # ContentReader
     async def read(self, info: UploadInfo, start: int, end: int) -> AsyncIterator[bytes]:
-        """Bytes [start, end) in ~1 MiB preads in a worker thread; takes no lock."""
+        """Bytes [start, end) in ~1 MiB preads in a worker thread; takes no lock. Ranges
+        of `DIRECT_READ_MIN` or more bypass the page cache (`directread`). The file is
+        opened before the first chunk, so a begun read survives an unlink."""
         if start < 0 or end < start:
             raise ValueError(f"bad range [{start}, {end})")
         if start == end:
@@ -453,6 +457,26 @@ class FileByteStore:
         except FileNotFoundError:
             raise UploadNotFound(info.id) from None
         try:
+            pool = self.direct_pool if end - start >= DIRECT_READ_MIN else None
+            buffers = pool.take(1) if pool is not None else []
+            if pool is not None and buffers:
+                try:
+                    # The same inode as `fd`, even if the name went away meanwhile.
+                    direct_fd = open_direct_read(f"/proc/self/fd/{fd}")
+                    if direct_fd is not None:  # else: no O_DIRECT here, read buffered
+                        try:
+                            # Closed before the descriptor and the buffer are let go: its
+                            # read ahead must be over by then.
+                            async with contextlib.aclosing(
+                                read_direct(direct_fd, buffers[0], start, end, info.id)
+                            ) as chunks:
+                                async for chunk in chunks:
+                                    yield chunk
+                            return
+                        finally:
+                            os.close(direct_fd)
+                finally:
+                    pool.give_back(buffers)
             pos = start
             while pos < end:
                 chunk = await asyncio.to_thread(os.pread, fd, min(READ_CHUNK, end - pos), pos)

@@ -428,3 +428,114 @@ class AssemblyStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Finisher(Protocol):
+    """Capability: make an upload whose length was fixed after its last byte readable as
+    one whole (S3 completes its multipart upload; a file needs nothing, so has none)."""
+
+    async def finish(self, info: UploadInfo) -> None: ...
+
+
+@runtime_checkable
+class ReadSnapshots(Protocol):
+    """Capability: a read that has begun keeps every byte of its range even when the
+    upload is deleted meanwhile (an open file survives unlink on POSIX). A byte store
+    without it gets its deletes deferred while readers hold `ReadLeases`."""
+
+    reads_survive_delete: bool
+
+
+@runtime_checkable
+class ReadLeases(Protocol):
+    """State capability: who is reading an upload right now, across instances, and which
+    deleted uploads still wait for their bytes to be removed.
+
+    A reader holds a lease (renewed while it reads, so a crashed reader's lapses); a
+    delete records the upload as retired and removes its bytes only once no lease is
+    live. Every method is one atomic step of the state store.
+    """
+
+    async def hold(self, upload_id: str, reader: str, until: float) -> None:
+        """Take or renew `reader`'s lease on `upload_id` until `until` (epoch seconds)."""
+        ...
+
+    async def release(self, upload_id: str, reader: str) -> None: ...
+
+    async def retire(self, info: UploadInfo, now: float) -> bool:
+        """Record `info` as deleted-but-stored; True when no lease is live at `now` (the
+        caller removes the bytes at once, then calls `reclaimed`)."""
+        ...
+
+    async def reclaimable(self, now: float, limit: int) -> list[UploadInfo]:
+        """Retired uploads without a live lease: their bytes can go."""
+        ...
+
+    async def reclaimed(self, upload_id: str) -> None:
+        """Forget a retired upload whose bytes were removed (and its leases)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """An upload's place in a named queue. `seq` orders a queue (one total order, given
+    by the state store when the entry is appended, never by clocks); a removed entry
+    keeps its place (`removed` is set) so a position taken from it stays meaningful."""
+
+    queue: str
+    seq: int
+    upload_id: str
+    size: int
+    content_type: str
+    created: float
+    removed: float | None = None
+
+
+@runtime_checkable
+class QueueIndex(Protocol):
+    """State capability: FIFO queues of finished uploads, shared by every instance."""
+
+    async def append(
+        self, queue: str, upload_id: str, size: int, content_type: str, created: float
+    ) -> QueueEntry:
+        """Put the upload at the end of `queue` with the next sequence number."""
+        ...
+
+    async def remove(self, upload_id: str, now: float) -> QueueEntry | None:
+        """Take the upload out of its queue (its position is kept); the entry it had,
+        or None when it was in no queue."""
+        ...
+
+    async def locate(self, upload_id: str) -> QueueEntry | None:
+        """The entry of `upload_id`, live or removed, or None."""
+        ...
+
+    async def after(self, queue: str, seq: int, limit: int) -> list[QueueEntry]:
+        """Live entries of `queue` with a sequence above `seq`, oldest first."""
+        ...
+
+    async def before(self, queue: str, seq: int, limit: int) -> list[QueueEntry]:
+        """Live entries of `queue` with a sequence below `seq`, newest first."""
+        ...
+
+    async def counts(self) -> list[tuple[str, int]]:
+        """(queue, live entries) of every queue holding at least one, by name."""
+        ...
+
+    async def last_seq(self, queue: str) -> int:
+        """The highest sequence number `queue` ever handed out (0 for none)."""
+        ...
+
+    async def wait(self, queue: str, seen: int, timeout: float) -> bool:
+        """Return once `last_seq(queue) > seen` (True) or after `timeout` seconds (False),
+        whichever instance appended."""
+        ...
+
+    async def forget_removed(self, older_than: float) -> int:
+        """Drop positions of entries removed before `older_than`; returns how many."""
+        ...
+
+    async def close(self) -> None: ...

@@ -245,6 +245,8 @@ class S3ByteStore:
 
     # Object storage cannot read multipart parts before completion (see module doc).
     serves_unfinished = False
+    # No guarantee that a GET in flight survives a DeleteObject: deletes wait for readers.
+    reads_survive_delete = False
 
     def __init__(self, client: Any, config: S3Config) -> None:
         self.client = client

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = ("big", "big-sha256", "small", "head", "memory")
 # the IETF draft's scenarios run on ours and the sink only (@tus/server does not speak it)
 SINK_SCENARIOS = ("big", "big-sha256", "small", "ietf-big", "ietf-small", "head", "memory")
+STREAM_SCENARIOS = ("stream-post", "stream-get")  # the stream store: ours and the sink only
 
 
 def _smoke(out: Path, targets: str, *extra: str) -> tuple[str, dict[str, Any]]:
@@ -55,12 +56,26 @@ def test_smoke_sink(tmp_path: Path) -> None:
     for name in SINK_SCENARIOS:
         assert f"### {name}:" in report
         assert results["rounds"][name]["sink"], name
-    assert _scenarios_with_row(report, "sink") == list(SINK_SCENARIOS)
+    assert _scenarios_with_row(report, "sink") == [*SINK_SCENARIOS, *STREAM_SCENARIOS]
     assert "## Client headroom" in report
     assert "| goal (ours) | result |" in report
     # the s3 scenario is in the smoke set, but needs target ours: skipped, with the reason
     assert "### s3:" in report
     assert "target ours, not selected" in results["skipped"]["ours-s3"]
+
+
+@pytest.mark.timeout(120)
+def test_smoke_ours_streams(tmp_path: Path) -> None:
+    """Our stream store next to the sink, with tus's big upload for the CPU goal."""
+    report, results = _smoke(
+        tmp_path, "ours,sink", "--scenarios", ",".join(["big", *STREAM_SCENARIOS])
+    )
+    assert "ours" not in results["skipped"], results["skipped"]
+    for name in STREAM_SCENARIOS:
+        assert _scenarios_with_row(report, "ours").count(name) == 1
+        assert results["rounds"][name]["ours"][0]["throughput_mib_s"] > 0
+    assert "| stream-post: CPU per GiB <= 1.15x tus big | " in report
+    assert "| stream-get: CPU per GiB <= 1.15x tus big | " in report
 
 
 @pytest.mark.services

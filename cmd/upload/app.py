@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
-from . import health, httpproto, ietf, sessions, tus
+from . import health, httpproto, ietf, sessions, streams, tus
 from .asgi import Mount, UploadApp
 from .engine import Engine, EngineOptions, Inflight
 from .observe.logformat import configure_logging
@@ -43,37 +43,37 @@ def engine_options(settings: Settings) -> EngineOptions:
 
 
 def mounts(settings: Settings) -> list[Mount]:
-    """The protocols this server speaks, each under its own path."""
-    return [
+    """The protocols this server speaks, each under its own path (the first one also
+    answers paths no mount claims); `--no-<protocol>` leaves one out."""
+    found = [
         tus.mount(
             path=settings.router_base,
             behind_proxy=settings.behind_proxy,
             cors_origins=settings.cors_origins,
         ),
-        *[
-            ietf.mount(
-                path=settings.ietf_base,
-                behind_proxy=settings.behind_proxy,
-                cors_origins=settings.cors_origins,
-                progress_interval=settings.ietf_progress_interval,
-            )
-        ]
-        * settings.ietf,
-        *(
-            [
-                sessions.mount(
-                    path=settings.sessions_path,
-                    behind_proxy=settings.behind_proxy,
-                    cors_origins=settings.cors_origins,
-                    chunk_size=settings.chunk_size,
-                    expire_after=settings.session_expire_after,
-                )
-            ]
-            if settings.sessions
-            else []
+        ietf.mount(
+            path=settings.ietf_base,
+            behind_proxy=settings.behind_proxy,
+            cors_origins=settings.cors_origins,
+            progress_interval=settings.ietf_progress_interval,
         ),
+        sessions.mount(
+            path=settings.sessions_path,
+            behind_proxy=settings.behind_proxy,
+            cors_origins=settings.cors_origins,
+            chunk_size=settings.chunk_size,
+            expire_after=settings.session_expire_after,
+        ),
+        streams.mount(path=settings.streams_path, cors_origins=settings.cors_origins),
         health.mount(),
     ]
+    enabled = {
+        "tus": settings.tus,
+        "ietf": settings.ietf,
+        "sessions": settings.sessions,
+        "streams": settings.streams,
+    }
+    return [m for m in found if enabled.get(m.name, True)]
 
 
 def create_app(settings: Settings) -> UploadApp:

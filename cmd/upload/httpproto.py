@@ -23,7 +23,9 @@
   `max_header_size` in total are answered 431 as soon as they pass it, before the parser
   buffers more; a transfer coding other than `chunked` is 501, and Transfer-Encoding on
   HTTP/1.0 is 400 (a body must never be stored still encoded). Near the process's
-  descriptor limit a warning is logged.
+  descriptor limit a warning is logged. A request answered before its body ended has the
+  rest read and dropped, up to `LINGER_BYTES`, so clients that send before they read
+  still see the answer.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ from tusgen.runtime import INFORMATIONAL_EXTENSION as INFORMATIONAL_KEY
 from tusgen.runtime import TRAILERS_EXTENSION as TRAILERS_KEY
 
 log = logging.getLogger("tuskit.upload.http")
+
+LINGER_BYTES = 8 * 1024 * 1024
+"""Most body bytes read and dropped after an early answer before the connection closes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,18 +121,15 @@ class ChunkQueueCycle(RequestResponseCycle):
 
     chunks: deque[bytes]
     buffered: int
+    lingered: int
 
     def adopt(self) -> None:
         self.chunks = deque()
         self.buffered = 0
+        self.lingered = 0
 
     async def send(self, message: Any) -> None:
         if message["type"] != INFORMATIONAL_KEY:
-            if message["type"] == "http.response.start" and self.more_body:
-                # Answered before the body ended (a refusal, an idle or stopped body):
-                # the rest of it would be read as the next request, so the connection
-                # ends with this response.
-                self.keep_alive = False
             await super().send(message)
             return
         if self.response_started:
@@ -284,13 +286,26 @@ class UploadHttpProtocol(HttpToolsProtocol):
         if not isinstance(cycle, ChunkQueueCycle):
             super().on_body(body)
             return
-        if (self.parser.should_upgrade() and self._should_upgrade()) or cycle.response_complete:
+        if self.parser.should_upgrade() and self._should_upgrade():
+            return
+        if cycle.response_complete:
+            self._linger(cycle, len(body))
             return
         cycle.chunks.append(body)
         cycle.buffered += len(body)
         if cycle.buffered > HIGH_WATER_LIMIT:
             self.flow.pause_reading()
         cycle.message_event.set()
+
+    def _linger(self, cycle: ChunkQueueCycle, n: int) -> None:
+        """Answered before the body ended (a refusal, a stopped or idle body): read and
+        drop the rest, as most clients finish sending before they read the answer (closing
+        at once would reset the connection under them, and they would never see it). Past
+        `LINGER_BYTES` the connection is closed; an idle client is closed by the keep-alive
+        timeout."""
+        cycle.lingered += n
+        if cycle.lingered > LINGER_BYTES and not self.transport.is_closing():
+            self.transport.close()
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self._headers_done:

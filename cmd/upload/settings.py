@@ -179,6 +179,15 @@ class Settings(BaseSettings):
     pg_schema: str = Field(
         default="public", description="schema with --state postgresql://... (created on start)"
     )
+    tus: Flag = Field(
+        default=True, description="serve tus under --base-path; --no-tus serves the others only"
+    )
+    streams: Flag = Field(
+        default=True,
+        description="serve the HTTP stream store and its FIFO queues under --streams-path;"
+        " --no-streams turns it off",
+    )
+    streams_path: str = Field(default="/v1", description="URL path of the stream store API")
     ietf: Flag = Field(
         default=True,
         description="serve the IETF resumable-upload draft (interop 9 and 6) beside tus;"
@@ -293,6 +302,12 @@ class Settings(BaseSettings):
     def _one_slash_each_side(cls, value: str) -> str:
         inner = value.strip().strip("/")
         return f"/{inner}/" if inner else "/"
+
+    @field_validator("streams_path")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        inner = value.strip().strip("/")
+        return f"/{inner}" if inner else ""
 
     @field_validator("data_dir")
     @classmethod

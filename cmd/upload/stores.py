@@ -20,15 +20,26 @@ from tuskit.persist.protocols import AssemblyStore, ByteStore, Locker, MetadataS
 from tuskit.persist.recovery import BackgroundRecovery
 from tuskit.persist.runmark import DurabilityMark
 
+from .extras import needs_leases, open_leases, open_queues
 from .settings import Settings
 
 
 async def open_stores(settings: Settings) -> StoreComposer:
-    """Files + SQLite + flock under `--data-dir` by default: no external service."""
+    """Files + SQLite + flock under `--data-dir` by default: no external service. Queues
+    (for the stream store) and read leases (for object storage) on the same state."""
     byte_store = await _open_bytes(settings)
     metadata, locker = await _open_state(settings)
     assemblies = await _open_assemblies(settings) if settings.sessions else None
-    return StoreComposer(byte_store, metadata, locker, assemblies)
+    stores = StoreComposer(byte_store, metadata, locker, assemblies)
+    try:
+        if needs_leases(byte_store):
+            stores.leases = await open_leases(settings)
+        if settings.streams:
+            stores.queues = await open_queues(settings)
+    except BaseException:
+        await stores.close()
+        raise
+    return stores
 
 
 def runs_local_recovery(settings: Settings) -> bool:

@@ -64,6 +64,11 @@ class TooLarge(EngineError):
     """The request would pass the upload's length or the server's size limit."""
 
 
+class Truncated(EngineError):
+    """A body that had to arrive whole did not (it ended early, or stalled); nothing of
+    it was kept."""
+
+
 class InvalidRequest(EngineError):
     """The request contradicts itself or the upload (lengths that disagree, a
     concatenation naming something that cannot be joined, a malformed digest)."""

@@ -92,6 +92,8 @@ class Sweeper:
         on_expired: Callable[[UploadInfo], None] | None = None,
         also: Sequence[Callable[[float], Awaitable[None]]] = (),
     ) -> None:
+        """`also` run after every sweep, each given `now` (e.g. expiring assemblies,
+        deleting the bytes of deleted uploads whose readers are done)."""
         if interval <= 0:
             raise ValueError("interval must be positive")
         self.composer = composer

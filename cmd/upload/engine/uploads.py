@@ -54,7 +54,10 @@ from .expiry import Sweeper
 from .inflight import Inflight
 from .interrupt import Interrupt
 from .options import EngineOptions
+from .reading import open_read
 from .reconcile import lower_to_stored
+from .retention import Retention
+from .whole import create_whole
 
 log = logging.getLogger("tuskit.upload")
 
@@ -97,6 +100,7 @@ class Engine:
         self.inflight = inflight if inflight is not None else Inflight()
         self.clock = clock
         self.concat = Concatenation(stores, self.options)
+        self.retention = Retention(stores, clock)
         # Decided once: a runtime_checkable isinstance costs microseconds per request.
         locker = stores.locker
         self._lock_probe = locker.busy if isinstance(locker, LockProbe) else None
@@ -264,6 +268,7 @@ class Engine:
         body: AsyncIterator[bytes] | None = None,
         content_length: int | None = None,
         verify: Verification | None = None,
+        whole: bool = False,
     ) -> UploadInfo:
         """A new upload, with its first bytes when `body` is given.
 
@@ -271,8 +276,20 @@ class Engine:
         the id until the answer carries it. A failed check deletes the bytes and records
         nothing; a body stopped by shutdown is still recorded with what arrived, so the
         client can resume.
+
+        `whole=True` is all-or-nothing (see `whole.create_whole`): the body is the whole
+        upload (`length` is learned from it, pass None), recorded complete once every byte
+        is durable, and nothing at all is stored when it does not arrive whole.
         """
         with _full_is_507():
+            if whole:
+                return await create_whole(
+                    self,
+                    metadata=metadata,
+                    body=body if body is not None else _no_body(),
+                    content_length=content_length,
+                    verify=verify,
+                )
             return await self._create(length, metadata, is_partial, body, content_length, verify)
 
     async def _create(
@@ -629,11 +646,19 @@ class Engine:
     # -- expiry -----------------------------------------------------------------------
 
     def sweeper(self, interval: float) -> Sweeper:
-        """The background task expiring this engine's uploads, reporting each one (and
-        running the sweeps added with `add_sweep`)."""
+        """The background task expiring this engine's uploads, reporting each one,
+        deleting the bytes of deleted uploads whose last reader is done, and running the
+        sweeps added with `add_sweep`."""
         return Sweeper(
-            self.stores, interval, clock=self.clock, on_expired=self._expired, also=self._sweeps
+            self.stores,
+            interval,
+            clock=self.clock,
+            on_expired=self._expired,
+            also=(self._reclaim, *self._sweeps),
         )
+
+    async def _reclaim(self, now: float) -> None:
+        await self.retention.reclaim()
 
     def add_sweep(self, sweep: Sweep) -> None:
         """Run `sweep(now)` on every pass of the sweeper (e.g. expiring assemblies)."""
@@ -672,8 +697,7 @@ class Engine:
         """Tombstone first, bytes second: a crash in between leaves an orphan for
         recovery to remove, never an active record whose bytes are gone."""
         await self.stores.metadata.mark(info.id, state, self.clock())
-        if self.stores.terminator is not None:
-            await self.stores.terminator.delete(info)
+        await self.retention.remove_bytes(info)  # now, or after the running reads
 
     # -- reading ----------------------------------------------------------------------
 
@@ -692,6 +716,16 @@ class Engine:
         if reader is None:
             raise Unreadable("this store cannot serve downloads")
         return _closing(reader.read(info, start, end))
+
+    async def open_read(self, info: UploadInfo, start: int, end: int) -> AsyncIterator[bytes]:
+        """Like `read`, but the bytes are already flowing when it returns (NotFound / Gone
+        if they went away first), and a delete meanwhile lets the read finish whole."""
+        return await open_read(self.retention, info, start, end)
+
+
+async def _no_body() -> AsyncIterator[bytes]:
+    return
+    yield b""  # pragma: no cover
 
 
 @contextlib.contextmanager

@@ -1,0 +1,70 @@
+"""The engine's refusals as the stream store's errors: one table, read top to bottom.
+
+A stream is visible only when complete, so every way of not being one (unknown,
+deleted, expired, still being written through another protocol) is the same 404.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+
+from tusgen.runtime import ServiceError
+from tuskit.gen.streams import errors
+
+from ..engine import errors as engine
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class Rejection(ServiceError):
+    """A `pre-*` decision's refusal (a hook): the status and message it chose."""
+
+    code = "rejected"
+
+    def __init__(self, exc: engine.Rejected) -> None:
+        super().__init__(exc.body if exc.body else exc.message)
+        self.status = exc.status  # type: ignore[misc]  # per instance, unlike design errors
+        self._headers = list(exc.headers)
+
+    def header_items(self) -> list[tuple[str, str]]:
+        return self._headers
+
+
+def streams_error(exc: engine.EngineError) -> ServiceError:
+    """The answer the stream store gives for `exc`."""
+    message = exc.message
+    match exc:
+        case engine.BodyRejected(cause=ServiceError() as cause):
+            return cause
+        case engine.NotFound() | engine.Gone() | engine.Incomplete() | engine.Unreadable():
+            return errors.NotFound(message)
+        case engine.TooLarge():
+            return errors.TooLarge(message)
+        case engine.Truncated():
+            return errors.Incomplete(message)
+        case engine.Locked():
+            return errors.Locked(message)
+        case engine.Unavailable(retry_after=retry_after):
+            return errors.Unavailable(message, retry_after=retry_after)
+        case engine.Rejected():
+            return Rejection(exc)
+        case _:
+            return errors.BadRequest(message)
+
+
+def translated(
+    method: Callable[_P, Coroutine[Any, Any, _R]],
+) -> Callable[_P, Coroutine[Any, Any, _R]]:
+    """Answer the engine's refusals as the stream store's errors."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return await method(*args, **kwargs)
+        except engine.EngineError as exc:
+            raise streams_error(exc) from exc
+
+    return wrapper
