@@ -126,7 +126,7 @@ def create_app(settings: Settings) -> UploadApp:
 def app_from_env() -> UploadApp:
     """Factory for uvicorn (`--factory`), so every worker builds the same app."""
     settings = Settings.from_env()
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, logging.getLevelName(settings.log_level.upper()))
     return create_app(settings)
 
 

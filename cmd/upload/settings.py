@@ -266,6 +266,9 @@ class Settings(BaseSettings):
         default="text", description="text or json log lines"
     )
     log_requests: Flag = Field(default=True, description="one log line per request")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="the least severe log lines written"
+    )
 
     sessions: Flag = Field(
         default=True,

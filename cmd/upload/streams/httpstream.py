@@ -2,9 +2,10 @@
 
     httpstream -addr 0.0.0.0:8080 -path DATA -d
 
-serves the stream API and its queues alone (no tus) under `/v1`, with bytes and state in
-`-path` (files + SQLite, the embedded default). It is `upload --no-tus` with the old
-flags; every other setting still comes from `UPLOAD_*` environment variables.
+serves the stream API and its queues alone (no tus, IETF or sessions) under `/v1`, with
+bytes and state in `-path` (files + SQLite, the embedded default). It is
+`upload --no-tus --no-ietf --no-sessions` with the old flags; every other setting still
+comes from `UPLOAD_*` environment variables.
 """
 
 from __future__ import annotations
@@ -57,16 +58,18 @@ def split_addr(addr: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def upload_args(addr: str, path: str) -> list[str]:
+def upload_args(addr: str, path: str, debug: bool = False) -> list[str]:
     host, port = split_addr(addr)
-    return ["--host", host, "--port", str(port), "--data-dir", path, "--no-tus"]
+    alone = ["--no-tus", "--no-ietf", "--no-sessions"]
+    level = ["--log-level", "debug" if debug else "info"]
+    return ["--host", host, "--port", str(port), "--data-dir", path, *alone, *level]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        forwarded = upload_args(args.addr, args.path)
+        forwarded = upload_args(args.addr, args.path, args.d)
     except ValueError as exc:
         parser.error(str(exc))
     logging.basicConfig(
