@@ -42,23 +42,28 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiobotocore.session import get_session
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .ids import check_id
 from .model import UploadInfo
 from .protocols import StoreError, UploadExists, UploadNotFound
+
+log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 MIN_PART = 5 * MiB
 MAX_PART = 5 * 1024 * MiB
 MAX_PARTS = 10_000
 READ_CHUNK = MiB
+READ_RETRIES = 3  # a read that breaks mid-way is asked again from where it broke
 _MISSING = {"NoSuchKey", "NoSuchUpload", "404", "NotFound"}
 
 
@@ -338,9 +343,30 @@ class S3ByteStore:
                     ) from None
                 key = self.tail_key(info.id, base)
                 body = await self._open_range(key, start - base * p, end - base * p)
-        async with body as stream:
-            async for chunk in stream.iter_chunks(READ_CHUNK):
-                yield chunk
+        async for chunk in self._resuming(body, key, start, end):
+            yield chunk
+
+    async def _resuming(self, body: Any, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        """Stream `body` (bytes [start, end) of `key`); when the store's connection breaks
+        mid-way, ask again from the first byte not yet passed on, a few times, so a
+        download is not cut short by one dropped connection to the store."""
+        at, failures = start, 0
+        while True:
+            try:
+                async with body as stream:
+                    async for chunk in stream.iter_chunks(READ_CHUNK):
+                        at += len(chunk)
+                        yield chunk
+                if at == end:
+                    return
+                problem = f"ended at byte {at}"
+            except (TimeoutError, aiohttp.ClientError, BotoCoreError) as exc:
+                problem = f"broke at byte {at}: {exc!r}"
+            failures += 1
+            if failures > READ_RETRIES:
+                raise StoreError(f"reading {key} {problem}")
+            log.warning("reading %s %s; asking again from there", key, problem)
+            body = await self._open_range(key, at, end)
 
     # Terminator
     async def delete(self, info: UploadInfo) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -62,15 +63,21 @@ def read_range(path: Path, start: int, end: int) -> bytes:
         return f.read(end - start)
 
 
-def stream_sha256(url: str, timeout: float = 60.0) -> tuple[int, str]:
-    """(bytes, sha256) of a GET, hashed while it streams."""
+def stream_sha256(
+    url: str, timeout: float = 60.0, logs: Callable[[], str] = lambda: ""
+) -> tuple[int, str]:
+    """(bytes, sha256) of a GET, hashed while it streams; a download cut short fails with
+    the servers' logs (`logs`), which say why."""
     h = hashlib.sha256()
     n = 0
-    with httpx.stream("GET", url, timeout=timeout) as response:
-        assert response.status_code == 200, (response.status_code, response.read()[:300])
-        for block in response.iter_bytes(MiB):
-            h.update(block)
-            n += len(block)
+    try:
+        with httpx.stream("GET", url, timeout=timeout) as response:
+            assert response.status_code == 200, (response.status_code, response.read()[:300])
+            for block in response.iter_bytes(MiB):
+                h.update(block)
+                n += len(block)
+    except httpx.TransportError as exc:
+        raise AssertionError(f"GET {url} broke after {n} bytes: {exc}\n{logs()}") from exc
     return n, h.hexdigest()
 
 

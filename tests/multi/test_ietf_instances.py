@@ -75,5 +75,5 @@ def test_creation_on_one_instance_resumed_on_another_after_kill9(
         time.sleep(0.5)
     assert done.status == 201, (done.status, done.body, cluster.logs())
     assert done.header("upload-complete") == "?1"
-    n, digest = stream_sha256(f"http://127.0.0.1:{second.port}{path}")
+    n, digest = stream_sha256(f"http://127.0.0.1:{second.port}{path}", logs=cluster.logs)
     assert (n, digest) == (SIZE, hashlib.sha256(data).hexdigest())

@@ -4,11 +4,13 @@ parts, concatenation by UploadPartCopy and by streaming, clean termination."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -260,3 +262,83 @@ class TestS3Specifics:
             await writer.discard()
         info = await _append(byte_store, info, data)  # the right digests: accepted
         assert await read_all(byte_store, info) == data
+
+
+class CuttingProxy:
+    """A loopback TCP proxy to the S3 endpoint that drops a connection once it has passed
+    `cut_after` bytes of answers, `times` times: a store connection breaking mid-read."""
+
+    def __init__(self, endpoint: str, cut_after: int, times: int) -> None:
+        target = urlsplit(endpoint)
+        self.target = (target.hostname or "127.0.0.1", target.port or 80)
+        self.cut_after, self.times, self.cuts = cut_after, times, 0
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self.server is not None
+        self.server.close()
+
+    async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        up_r, up_w = await asyncio.open_connection(*self.target)
+
+        async def requests() -> None:
+            while data := await client_r.read(65536):
+                up_w.write(data)
+                await up_w.drain()
+
+        async def answers() -> None:
+            passed = 0
+            while data := await up_r.read(65536):
+                if self.cuts < self.times and passed + len(data) > self.cut_after:
+                    self.cuts += 1
+                    client_w.write(data[: self.cut_after - passed])
+                    await client_w.drain()
+                    return
+                passed += len(data)
+                client_w.write(data)
+                await client_w.drain()
+
+        tasks = [asyncio.ensure_future(requests()), asyncio.ensure_future(answers())]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for t in tasks:
+            t.cancel()
+        client_w.transport.abort()
+        up_w.transport.abort()
+
+
+class TestReadsSurviveABrokenStoreConnection:
+    async def test_a_read_broken_mid_way_continues_from_where_it_broke(
+        self, byte_store: S3ByteStore, seaweed: Seaweed, s3_prefix: str
+    ) -> None:
+        data = os.urandom(2 * P + 12345)
+        info = await _new(byte_store, length=len(data))
+        info = await _append(byte_store, info, data)
+        proxy = CuttingProxy(seaweed.endpoint, cut_after=3 * MiB, times=2)
+        async with proxy as url:
+            reader = await open_s3(config(seaweed, s3_prefix, endpoint_url=url))
+            try:
+                assert await read_all(reader, info) == data  # whole, not cut short
+                assert await read_all(reader, info, P - 7, len(data) - 3) == data[P - 7 : -3]
+            finally:
+                await reader.close()
+        assert proxy.cuts == 2  # both reads really broke once each
+
+    async def test_a_read_that_keeps_breaking_fails_instead_of_ending_short(
+        self, byte_store: S3ByteStore, seaweed: Seaweed, s3_prefix: str
+    ) -> None:
+        data = os.urandom(2 * P)
+        info = await _new(byte_store, length=len(data))
+        info = await _append(byte_store, info, data)
+        proxy = CuttingProxy(seaweed.endpoint, cut_after=MiB, times=1000)
+        async with proxy as url:
+            reader = await open_s3(config(seaweed, s3_prefix, endpoint_url=url))
+            try:
+                with pytest.raises(StoreError, match="broke at byte"):
+                    await read_all(reader, info)
+            finally:
+                await reader.close()
