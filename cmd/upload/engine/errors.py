@@ -7,8 +7,10 @@ fix the request); messages are written for the client and carry no server paths.
 from __future__ import annotations
 
 import errno
+import functools
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 from tuskit.persist.model import UploadState
 
@@ -184,3 +186,27 @@ class AlreadyComplete(EngineError):
 class AssembledDigestMismatch(ChecksumMismatch):
     """The assembled upload does not match the digest expected for it: every part was
     forgotten (the engine cannot tell which one was wrong) and the assembly is active."""
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+Method = Callable[_P, Coroutine[Any, Any, _R]]
+
+
+def translating(
+    convert: Callable[[EngineError], Exception],
+) -> Callable[[Method[_P, _R]], Method[_P, _R]]:
+    """A decorator that answers the engine's refusals as `convert` says (an adapter's
+    errors); free when nothing is refused."""
+
+    def decorate(method: Method[_P, _R]) -> Method[_P, _R]:
+        @functools.wraps(method)
+        async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return await method(*args, **kwargs)
+            except EngineError as exc:
+                raise convert(exc) from exc
+
+        return wrapper
+
+    return decorate

@@ -10,11 +10,10 @@ assembly, expiry and downloads' reads live in the engine.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from tusgen import runtime as rt
 from tusgen.runtime import BodyStream, ServiceError
@@ -48,7 +47,7 @@ from tuskit.persist.model import UploadInfo
 
 from ..engine import AccessMode, Engine, Verification
 from ..engine.assembly import Assemblies
-from ..engine.errors import BodyRejected, EngineError
+from ..engine.errors import BodyRejected, translating
 from ..web import download
 from ..web.urls import RequestOrigin, external_base
 from .digest import DigestError, parse_content_md5, parse_rfc9530
@@ -57,32 +56,9 @@ from .translate import attachment_error, session_error
 
 OCTET_STREAM = "application/octet-stream"
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
-
-def _translated(
-    table: Callable[[EngineError], ServiceError],
-) -> Callable[[Callable[_P, Coroutine[Any, Any, _R]]], Callable[_P, Coroutine[Any, Any, _R]]]:
-    """Answer the engine's refusals with `table` (free when nothing is refused)."""
-
-    def decorate(
-        method: Callable[_P, Coroutine[Any, Any, _R]],
-    ) -> Callable[_P, Coroutine[Any, Any, _R]]:
-        @functools.wraps(method)
-        async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-            try:
-                return await method(*args, **kwargs)
-            except EngineError as exc:
-                raise table(exc) from exc
-
-        return wrapper
-
-    return decorate
-
-
-on_session = _translated(session_error)
-on_attachment = _translated(attachment_error)
+on_session = translating(session_error)
+on_attachment = translating(attachment_error)
 
 
 def rfc3339(ts: float | None) -> str | None:

@@ -6,17 +6,10 @@ deleted, expired, still being written through another protocol) is the same 404.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Coroutine
-from typing import Any, ParamSpec, TypeVar
-
 from tusgen.runtime import ServiceError
 from tuskit.gen.streams import errors
 
 from ..engine import errors as engine
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 
 class Rejection(ServiceError):
@@ -55,16 +48,4 @@ def streams_error(exc: engine.EngineError) -> ServiceError:
             return errors.BadRequest(message)
 
 
-def translated(
-    method: Callable[_P, Coroutine[Any, Any, _R]],
-) -> Callable[_P, Coroutine[Any, Any, _R]]:
-    """Answer the engine's refusals as the stream store's errors."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return await method(*args, **kwargs)
-        except engine.EngineError as exc:
-            raise streams_error(exc) from exc
-
-    return wrapper
+translated = engine.translating(streams_error)

@@ -9,10 +9,9 @@ and assembly live in the engine.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from tusgen.runtime import BodyStream, ServiceError, construct
@@ -38,7 +37,7 @@ from tuskit.gen.tus.service import (
 from tuskit.persist.model import UploadInfo
 
 from ..engine import AccessMode, Engine, current_request
-from ..engine.errors import BodyRejected, EngineError
+from ..engine.errors import BodyRejected, translating
 from ..web import download
 from ..web.dates import http_date
 from ..web.urls import RequestOrigin, external_base
@@ -51,23 +50,7 @@ from .translate import tus_error
 TUS_VERSION = "1.0.0"
 OFFSET_STREAM = "application/offset+octet-stream"
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def translated(
-    method: Callable[_P, Coroutine[Any, Any, _R]],
-) -> Callable[_P, Coroutine[Any, Any, _R]]:
-    """Answer the engine's refusals as tus errors (free when nothing is refused)."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return await method(*args, **kwargs)
-        except EngineError as exc:
-            raise tus_error(exc) from exc
-
-    return wrapper
+translated = translating(tus_error)
 
 
 @dataclass(frozen=True, slots=True)
