@@ -111,7 +111,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         state = redact_url(state)  # no password in a log line
     where = settings.data_dir if settings.store == "file" else f"s3 {settings.s3_bucket}"
     served = ", ".join(
-        f"{m.name} on {m.path or '/'}/" for m in mounts(settings) if m.name != "health"
+        f"{m.name} on {m.shown or (m.path or '') + '/'}"
+        for m in mounts(settings)
+        if m.name != "health"
     )
     print(
         f"upload: http://{settings.host}:{settings.port} serves {served}"

@@ -201,6 +201,13 @@ class Settings(BaseSettings):
         description="seconds between progress 104s (each a recorded checkpoint) while a"
         " long IETF-draft body streams (0 = none)",
     )
+    ui: Flag = Field(
+        default=True,
+        description="serve the upload page (Uppy) at --ui-path; --no-ui turns it off",
+    )
+    ui_path: str = Field(
+        default="/", description="URL path of the upload page (its files go below <path>_ui/)"
+    )
 
     # -- operations (docs/operations.md): hooks, events, auth, metrics, logs ---------------
     hooks_http: str = Field(
@@ -302,6 +309,18 @@ class Settings(BaseSettings):
     def _one_slash_each_side(cls, value: str) -> str:
         inner = value.strip().strip("/")
         return f"/{inner}/" if inner else "/"
+
+    @field_validator("ui_path")
+    @classmethod
+    def _ui_path(cls, value: str, info: ValidationInfo) -> str:
+        inner = value.strip().strip("/")
+        if not re.fullmatch(r"[A-Za-z0-9._~/-]*", inner) or "//" in inner:
+            raise ValueError(f"not a URL path: {value!r} (use e.g. / or /upload/)")
+        path = f"/{inner}/" if inner else "/"
+        for other in ("base_path", "ietf_path"):
+            if info.data.get(other) == path:
+                raise ValueError(f"must differ from --{other.replace('_', '-')} ({path})")
+        return path
 
     @field_validator("streams_path")
     @classmethod
