@@ -140,6 +140,17 @@ def test_a_paused_upload_resumes_after_a_reload_from_the_stored_offset(
     assert int(patches[0].headers["upload-offset"]) == offset  # from the stored offset
     got = httpx.get(links["resume.bin"], timeout=30)
     assert got.content == path.read_bytes()
+
+    # Fingerprints outlive success: the finished file added again is found, not resent.
+    seen.page.reload()
+    seen.page.wait_for_function("() => window.tuskitUppy !== undefined")
+    before = len(seen.requests)
+    seen.page.locator(FILE_INPUT).set_input_files(path)
+    seen.page.wait_for_function(
+        "() => window.tuskitUppy.getFiles()[0]?.progress.uploadComplete === true"
+    )
+    methods = [r.method for r in seen.requests[before:] if r.url.startswith(server.url)]
+    assert methods == ["HEAD"]
     assert_clean_but_the_pause(seen)
     seen.context.close()
 
