@@ -78,7 +78,7 @@ def mounts(settings: Settings) -> list[Mount]:
         "ietf": settings.ietf,
         "sessions": settings.sessions,
         "streams": settings.streams,
-        "ui": settings.ui,
+        "ui": settings.ui_served,
     }
     return [m for m in found if enabled.get(m.name, True)]
 

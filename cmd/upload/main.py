@@ -67,9 +67,13 @@ def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
     parser = build_parser()
     given = vars(parser.parse_args(argv))
     try:
-        return Settings(**given)
+        settings = Settings(**given)
     except ValidationError as exc:
         parser.error(_one_line(exc, given))
+    taken = settings.ui_taken_by
+    if "ui_path" in given and settings.ui and taken:
+        parser.error(f"--ui-path: {settings.ui_path} is where {taken} is served; pick another")
+    return settings
 
 
 def _one_line(exc: ValidationError, given: dict[str, object]) -> str:

@@ -312,15 +312,11 @@ class Settings(BaseSettings):
 
     @field_validator("ui_path")
     @classmethod
-    def _ui_path(cls, value: str, info: ValidationInfo) -> str:
+    def _ui_path(cls, value: str) -> str:
         inner = value.strip().strip("/")
         if not re.fullmatch(r"[A-Za-z0-9._~/-]*", inner) or "//" in inner:
             raise ValueError(f"not a URL path: {value!r} (use e.g. / or /upload/)")
-        path = f"/{inner}/" if inner else "/"
-        for other in ("base_path", "ietf_path"):
-            if info.data.get(other) == path:
-                raise ValueError(f"must differ from --{other.replace('_', '-')} ({path})")
-        return path
+        return f"/{inner}/" if inner else "/"
 
     @field_validator("streams_path")
     @classmethod
@@ -389,6 +385,24 @@ class Settings(BaseSettings):
     def ietf_base(self) -> str:
         """IETF-draft base path without the trailing slash, as the router takes it."""
         return self.ietf_path.rstrip("/")
+
+    @property
+    def ui_taken_by(self) -> str | None:
+        """The served protocol whose path --ui-path names (e.g. tus with `--base-path /`)."""
+        paths = {
+            "tus": (self.tus, self.base_path),
+            "ietf": (self.ietf, self.ietf_path),
+            "sessions": (self.sessions, self.sessions_path + "/"),
+            "streams": (self.streams, self.streams_path + "/"),
+        }
+        return next((k for k, (on, path) in paths.items() if on and path == self.ui_path), None)
+
+    @property
+    def ui_served(self) -> bool:
+        """The page is served unless turned off or its path is a protocol's: tus moved to
+        `/` keeps working and the page steps aside (an explicit --ui-path there is refused
+        by the command line)."""
+        return self.ui and self.ui_taken_by is None
 
     @property
     def location_base(self) -> str:

@@ -10,6 +10,7 @@ import re
 import httpx
 import pytest
 
+from tuskit.upload.app import mounts
 from tuskit.upload.main import settings_from_args
 from tuskit.upload.ui.assets import uppy_version
 from tuskit.upload.ui.page import PageConfig, config_json, relative
@@ -192,11 +193,21 @@ def test_ui_path_settings() -> None:
     assert settings_from_args(["--no-ui"]).ui is False
 
 
+def test_tus_at_the_root_keeps_working_and_the_page_steps_aside() -> None:
+    settings = settings_from_args(["--base-path", "/"])
+    assert settings.ui and not settings.ui_served
+    assert [m.name for m in mounts(settings) if m.name in ("tus", "ui")] == ["tus"]
+    moved = settings_from_args(["--base-path", "/", "--ui-path", "/page/"])
+    assert moved.ui_served and "ui" in [m.name for m in mounts(moved)]
+    assert settings_from_args(["--ui-path", "/files/", "--no-tus"]).ui_served
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
-    [(["--ui-path", "/files/"], "--ui-path: must differ from --base-path (/files/)"),
+    [(["--ui-path", "/files/"], "--ui-path: /files/ is where tus is served; pick another"),
      (["--ui-path", "/a b/"], "--ui-path: not a URL path"),
-     (["--ui-path", "/uploads"], "--ui-path: must differ from --ietf-path")],
+     (["--ui-path", "/uploads"], "--ui-path: /uploads/ is where ietf is served"),
+     (["--ui-path", "/", "--base-path", "/"], "--ui-path: / is where tus is served")],
 )  # fmt: skip
 def test_a_bad_ui_path_is_one_line(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
