@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
-from tests.servers import ROOT
+from tests.servers import ROOT, free_port, wait_until
 
 from .browser import Watched, throttle_uploads, watch
 from .conftest import MakeServer, PageServer
@@ -212,5 +215,43 @@ def test_the_page_works_under_another_path_with_relative_urls(
     assert link.startswith(moved.origin + "/api/tus/")
     assert httpx.get(link, timeout=30).content == (files / "small.bin").read_bytes()
     assert {r.url for r in seen.requests if r.method == "OPTIONS"} == {moved.url}
+    assert_clean(seen)
+    seen.context.close()
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[str]:
+    """tests/e2e/embed_host.py: a FastAPI app with the upload app mounted at /uploads, so
+    the page runs under a `root_path` it was never told about."""
+    port = free_port()
+    env = {**os.environ, "EMBED_DATA_DIR": str(tmp_path / "data")}
+    env.pop("PYTHONPATH", None)
+    log = (tmp_path / "host.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "tests.e2e.embed_host:app", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    log.close()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(base + "/hello").status_code == 200, 20, "the host app")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_the_page_works_under_a_host_apps_prefix(
+    browser: Browser, embedded: str, files: Path
+) -> None:
+    seen = open_page(browser, embedded + "/uploads/")
+    seen.page.locator(FILE_INPUT).set_input_files(files / "small.bin")
+    link = wait_for_links(seen, 1)["small.bin"]
+    assert link.startswith(embedded + "/uploads/files/")
+    assert httpx.get(link, timeout=30).content == (files / "small.bin").read_bytes()
+    assert {r.url.split("?")[0].rsplit("/", 1)[0] for r in seen.requests} >= {
+        embedded + "/uploads/_ui",
+        embedded + "/uploads/files",
+    }
     assert_clean(seen)
     seen.context.close()
