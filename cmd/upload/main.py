@@ -114,14 +114,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not state.startswith("sqlite"):
         state = redact_url(state)  # no password in a log line
     where = settings.data_dir if settings.store == "file" else f"s3 {settings.s3_bucket}"
-    served = ", ".join(
-        f"{m.name} on {m.shown or (m.path or '') + '/'}"
+    origin = f"http://{settings.host}:{settings.port}"
+    served = ", ".join(  # whole URLs: a terminal makes them links (the page's, say)
+        f"{m.name} on {origin}{m.shown or (m.path or '') + '/'}"
         for m in mounts(settings)
         if m.name != "health"
     )
     print(
-        f"upload: http://{settings.host}:{settings.port} serves {served}"
-        f" | bytes: {where} | state: {state} | workers: {settings.workers}",
+        f"upload: serves {served} | bytes: {where} | state: {state} | workers: {settings.workers}",
         file=sys.stderr,
         flush=True,
     )
