@@ -3,8 +3,9 @@
     httpstream -addr 0.0.0.0:8080 -path DATA -d
 
 serves the stream API and its queues alone (no tus) under `/v1`, with bytes and state in
-`-path` (files + SQLite, the embedded default). It is `upload --no-tus` with the old
-flags; every other setting still comes from `UPLOAD_*` environment variables.
+`-path` (files + SQLite, the embedded default). It is `upload --no-tus --no-ietf
+--no-sessions --no-ui` with the old flags; every other setting still comes from
+`UPLOAD_*` environment variables.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def split_addr(addr: str) -> tuple[str, int]:
 
 def upload_args(addr: str, path: str) -> list[str]:
     host, port = split_addr(addr)
-    return ["--host", host, "--port", str(port), "--data-dir", path, "--no-tus"]
+    alone = ["--no-tus", "--no-ietf", "--no-sessions", "--no-ui"]  # the stream store only
+    return ["--host", host, "--port", str(port), "--data-dir", path, *alone]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
