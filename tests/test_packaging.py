@@ -113,3 +113,18 @@ def test_tusgen_generates_the_repo_design_from_the_wheel(venv: Path, tmp_path: P
     assert made == expected
     for name in made:
         assert (out / name).read_bytes() == (ROOT / "gen" / name).read_bytes(), name
+
+
+def test_the_wheel_holds_the_upload_page(wheel: Path, venv: Path) -> None:
+    """The page's files are package data (docs/ui.md): the installed wheel builds it."""
+    static = ROOT / "cmd" / "upload" / "ui" / "static"
+    expected = {f"tuskit/upload/ui/static/{p.relative_to(static)}" for p in static.rglob("*")
+                if p.is_file()}  # fmt: skip
+    assert "tuskit/upload/ui/static/vendor/uppy/uppy.min.js" in expected
+    assert expected <= set(zipfile.ZipFile(wheel).namelist())
+    code = (
+        "from tuskit.upload.ui.mount import site; from tuskit.upload.ui.page import PageConfig; "
+        "print(sorted(site(PageConfig('/', '/files/', None, None))))"
+    )
+    done = run(venv / "bin" / "python", "-c", code, cwd=venv)
+    assert "_ui/upload.js" in done.stdout and "uppy.min.js" in done.stdout, done.stdout

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
-from . import health, httpproto, ietf, sessions, streams, tus
+from . import health, httpproto, ietf, sessions, streams, tus, ui
 from .asgi import Mount, UploadApp
 from .engine import Engine, EngineOptions, Inflight
 from .observe.logformat import configure_logging
@@ -66,12 +66,19 @@ def mounts(settings: Settings) -> list[Mount]:
         ),
         streams.mount(path=settings.streams_path, cors_origins=settings.cors_origins),
         health.mount(),
+        ui.mount(
+            path=settings.ui_path,
+            tus_path=settings.location_base if settings.tus else None,
+            ietf_path=settings.ietf_base + "/" if settings.ietf else None,
+            max_size=settings.max_size or None,
+        ),
     ]
     enabled = {
         "tus": settings.tus,
         "ietf": settings.ietf,
         "sessions": settings.sessions,
         "streams": settings.streams,
+        "ui": settings.ui_served,
     }
     return [m for m in found if enabled.get(m.name, True)]
 

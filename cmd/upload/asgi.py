@@ -48,6 +48,8 @@ class Mount:
     cors: Middleware | None = None
     exact: tuple[str, ...] = ()
     """Further paths this mount answers, exactly (e.g. `/readyz` beside `/healthz`)."""
+    shown: str = ""
+    """The path people open, for the start-up banner (default: `path` + "/")."""
     routes: list[BaseRoute] = field(default_factory=list)
 
     def matches(self, path: str) -> bool:

@@ -67,9 +67,13 @@ def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
     parser = build_parser()
     given = vars(parser.parse_args(argv))
     try:
-        return Settings(**given)
+        settings = Settings(**given)
     except ValidationError as exc:
         parser.error(_one_line(exc, given))
+    taken = settings.ui_taken_by
+    if "ui_path" in given and settings.ui and taken:
+        parser.error(f"--ui-path: {settings.ui_path} is where {taken} is served; pick another")
+    return settings
 
 
 def _one_line(exc: ValidationError, given: dict[str, object]) -> str:
@@ -110,12 +114,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not state.startswith("sqlite"):
         state = redact_url(state)  # no password in a log line
     where = settings.data_dir if settings.store == "file" else f"s3 {settings.s3_bucket}"
-    served = ", ".join(
-        f"{m.name} on {m.path or '/'}/" for m in mounts(settings) if m.name != "health"
+    origin = f"http://{settings.host}:{settings.port}"
+    served = ", ".join(  # whole URLs: a terminal makes them links (the page's, say)
+        f"{m.name} on {origin}{m.shown or (m.path or '') + '/'}"
+        for m in mounts(settings)
+        if m.name != "health"
     )
     print(
-        f"upload: http://{settings.host}:{settings.port} serves {served}"
-        f" | bytes: {where} | state: {state} | workers: {settings.workers}",
+        f"upload: serves {served} | bytes: {where} | state: {state} | workers: {settings.workers}",
         file=sys.stderr,
         flush=True,
     )

@@ -201,6 +201,13 @@ class Settings(BaseSettings):
         description="seconds between progress 104s (each a recorded checkpoint) while a"
         " long IETF-draft body streams (0 = none)",
     )
+    ui: Flag = Field(
+        default=True,
+        description="serve the upload page (Uppy) at --ui-path; --no-ui turns it off",
+    )
+    ui_path: str = Field(
+        default="/", description="URL path of the upload page (its files go below <path>_ui/)"
+    )
 
     # -- operations (docs/operations.md): hooks, events, auth, metrics, logs ---------------
     hooks_http: str = Field(
@@ -306,6 +313,14 @@ class Settings(BaseSettings):
         inner = value.strip().strip("/")
         return f"/{inner}/" if inner else "/"
 
+    @field_validator("ui_path")
+    @classmethod
+    def _ui_path(cls, value: str) -> str:
+        inner = value.strip().strip("/")
+        if not re.fullmatch(r"[A-Za-z0-9._~/-]*", inner) or "//" in inner:
+            raise ValueError(f"not a URL path: {value!r} (use e.g. / or /upload/)")
+        return f"/{inner}/" if inner else "/"
+
     @field_validator("streams_path")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
@@ -373,6 +388,24 @@ class Settings(BaseSettings):
     def ietf_base(self) -> str:
         """IETF-draft base path without the trailing slash, as the router takes it."""
         return self.ietf_path.rstrip("/")
+
+    @property
+    def ui_taken_by(self) -> str | None:
+        """The served protocol whose path --ui-path names (e.g. tus with `--base-path /`)."""
+        paths = {
+            "tus": (self.tus, self.base_path),
+            "ietf": (self.ietf, self.ietf_path),
+            "sessions": (self.sessions, self.sessions_path + "/"),
+            "streams": (self.streams, self.streams_path + "/"),
+        }
+        return next((k for k, (on, path) in paths.items() if on and path == self.ui_path), None)
+
+    @property
+    def ui_served(self) -> bool:
+        """The page is served unless turned off or its path is a protocol's: tus moved to
+        `/` keeps working and the page steps aside (an explicit --ui-path there is refused
+        by the command line)."""
+        return self.ui and self.ui_taken_by is None
 
     @property
     def location_base(self) -> str:

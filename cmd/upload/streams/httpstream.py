@@ -2,10 +2,10 @@
 
     httpstream -addr 0.0.0.0:8080 -path DATA -d
 
-serves the stream API and its queues alone (no tus, IETF or sessions) under `/v1`, with
-bytes and state in `-path` (files + SQLite, the embedded default). It is
-`upload --no-tus --no-ietf --no-sessions` with the old flags; every other setting still
-comes from `UPLOAD_*` environment variables.
+serves the stream API and its queues alone (no tus, IETF, sessions or page) under `/v1`,
+with bytes and state in `-path` (files + SQLite, the embedded default). It is
+`upload --no-tus --no-ietf --no-sessions --no-ui` with the old flags; every other setting
+still comes from `UPLOAD_*` environment variables.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def split_addr(addr: str) -> tuple[str, int]:
 
 def upload_args(addr: str, path: str, debug: bool = False) -> list[str]:
     host, port = split_addr(addr)
-    alone = ["--no-tus", "--no-ietf", "--no-sessions"]
+    alone = ["--no-tus", "--no-ietf", "--no-sessions", "--no-ui"]  # the stream store only
     level = ["--log-level", "debug" if debug else "info"]
     return ["--host", host, "--port", str(port), "--data-dir", path, *alone, *level]
 
