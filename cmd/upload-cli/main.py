@@ -1,0 +1,119 @@
+"""`upload-cli`: the command table, the common flags, and the one place that turns a
+failure into one line and an exit code (0 ok, 1 refused, 2 usage, 3 network, 130
+interrupted)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+import httpx
+
+from . import get, ls, raw, rm, send, sessionsend
+from .command import Command, Context
+from .exits import INTERRUPTED, USAGE, describe
+from .report import Mode, Reporter
+from .retry import Backoff
+from .state import state_dir
+
+COMMANDS: dict[str, Command] = {
+    "send": send.COMMAND,
+    "get": get.COMMAND,
+    "ls": ls.COMMAND,
+    "rm": rm.COMMAND,
+    "session-send": sessionsend.COMMAND,
+    **{cli.SERVICE_NAME: raw.command(cli) for cli in raw.SERVICES},
+}
+"""Every sub-command: one module each, plus the generated per-service layers."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line and exit status 2 (no usage dump before them)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE, f"{self.prog}: error: {message}\n")
+
+
+def common_flags() -> _Parser:
+    common = _Parser(add_help=False)
+    shown = common.add_mutually_exclusive_group()
+    shown.add_argument("-q", "--quiet", action="store_true", help="Print only the results.")
+    shown.add_argument("--json", action="store_true", help="Print JSON lines (for scripts).")
+    common.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="Where interrupted uploads are remembered (default: $UPLOAD_CLI_STATE_DIR, "
+        "else $XDG_STATE_HOME/upload-cli, else ~/.local/state/upload-cli).",
+    )
+    common.add_argument(
+        "--retries",
+        type=int,
+        default=8,
+        metavar="N",
+        help="Tries per request on 423, 503 or a connection error, with backoff (8).",
+    )
+    common.add_argument(
+        "--timeout", type=float, default=60.0, metavar="S", help="Network timeout (60 s)."
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="upload-cli",
+        description="Send files to an upload server and fetch them back, with progress "
+        "and resume. Exit codes: 0 ok, 1 the server refused, 2 usage, 3 network, "
+        "130 interrupted.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = common_flags()
+    for name, cmd in COMMANDS.items():
+        sub = commands.add_parser(
+            name,
+            help=cmd.help,
+            description=cmd.description or cmd.help,
+            parents=[common],
+        )
+        cmd.add_arguments(sub)
+    return parser
+
+
+def _mode(args: argparse.Namespace) -> Mode:
+    return "json" if args.json else "quiet" if args.quiet else "bar"
+
+
+async def _run(args: argparse.Namespace, reporter: Reporter) -> int:
+    timeout = httpx.Timeout(args.timeout, connect=min(args.timeout, 10.0))
+    backoff = Backoff(attempts=max(1, args.retries))
+    hooks = {"response": [backoff.contact.hook]}
+    async with httpx.AsyncClient(timeout=timeout, event_hooks=hooks) as http:
+        ctx = Context(
+            reporter=reporter,
+            http=http,
+            state_dir=state_dir(args.state_dir),
+            backoff=backoff,
+        )
+        return await COMMANDS[args.command].run(args, ctx)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    with Reporter(_mode(args)) as reporter:
+        try:
+            return asyncio.run(_run(args, reporter))
+        except KeyboardInterrupt:
+            reporter.error("interrupted; run the same command again to resume")
+            return INTERRUPTED
+        except Exception as exc:
+            known = describe(exc)
+            if known is None:
+                raise
+            reporter.error(known[1])
+            return known[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
