@@ -29,3 +29,5 @@ class Command:
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, Context], Awaitable[int]]
     description: str = ""
+    common: bool = True
+    """Takes the common flags itself (the generated commands take them per method)."""

@@ -8,13 +8,13 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 import httpx
 
 from . import get, ls, raw, rm, send, sessionsend
 from .command import Command, Context
-from .exits import INTERRUPTED, USAGE, describe
+from .exits import INTERRUPTED, describe
+from .flags import Parser, common_flags
 from .report import Mode, Reporter
 from .retry import Backoff
 from .state import state_dir
@@ -30,39 +30,8 @@ COMMANDS: dict[str, Command] = {
 """Every sub-command: one module each, plus the generated per-service layers."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """Usage errors are one line and exit status 2 (no usage dump before them)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(USAGE, f"{self.prog}: error: {message}\n")
-
-
-def common_flags() -> _Parser:
-    common = _Parser(add_help=False)
-    shown = common.add_mutually_exclusive_group()
-    shown.add_argument("-q", "--quiet", action="store_true", help="Print only the results.")
-    shown.add_argument("--json", action="store_true", help="Print JSON lines (for scripts).")
-    common.add_argument(
-        "--state-dir",
-        metavar="DIR",
-        help="Where interrupted uploads are remembered (default: $UPLOAD_CLI_STATE_DIR, "
-        "else $XDG_STATE_HOME/upload-cli, else ~/.local/state/upload-cli).",
-    )
-    common.add_argument(
-        "--retries",
-        type=int,
-        default=8,
-        metavar="N",
-        help="Tries per request on 423, 503 or a connection error, with backoff (8).",
-    )
-    common.add_argument(
-        "--timeout", type=float, default=60.0, metavar="S", help="Network timeout (60 s)."
-    )
-    return common
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="upload-cli",
         description="Send files to an upload server and fetch them back, with progress "
         "and resume. Exit codes: 0 ok, 1 the server refused, 2 usage, 3 network, "
@@ -75,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
             name,
             help=cmd.help,
             description=cmd.description or cmd.help,
-            parents=[common],
+            parents=[common] if cmd.common else [],
         )
         cmd.add_arguments(sub)
     return parser

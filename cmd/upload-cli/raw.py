@@ -13,6 +13,7 @@ from tuskit.gen.http.streams import cli as streams_cli
 from tuskit.gen.http.tus import cli as tus_cli
 
 from .command import Command, Context
+from .flags import common_flags
 from .urls import checked
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
@@ -23,12 +24,13 @@ def command(cli: ModuleType) -> Command:
     """The generated layer of one service as an `upload-cli` command."""
 
     def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
+        shared = argparse.ArgumentParser(add_help=False, parents=[common_flags()])
+        shared.add_argument(
             "--url",
             default=DEFAULT_SERVER,
             help=f"The server (default: {DEFAULT_SERVER}); {cli.SERVICE_PATH or '/'} is appended.",
         )
-        cli.add_commands(parser)
+        cli.add_commands(parser, [shared])
 
     async def run(args: argparse.Namespace, ctx: Context) -> int:
         client = cli.connect(checked(args.url), ctx.http)
@@ -39,4 +41,5 @@ def command(cli: ModuleType) -> Command:
         description=cli.DESCRIPTION,
         add_arguments=add_arguments,
         run=run,
+        common=False,
     )

@@ -1,6 +1,7 @@
-"""What the user sees: a progress bar (rich: bytes, rate, ETA) and messages on stderr, the
-results on stdout; `--quiet` prints only results, `--json` prints JSON lines for scripts
-(`{"event": "progress" | "resume" | "retry" | "done", ...}`)."""
+"""What the user sees: a progress bar (rich: bytes, rate, ETA; only when stderr is a
+terminal) and messages on stderr, the results on stdout; `--quiet` prints only results,
+`--json` prints JSON lines for scripts (`{"event": "progress" | "resume" | "retry" |
+"done", ...}`)."""
 
 from __future__ import annotations
 
@@ -34,14 +35,15 @@ class Reporter:
         self._started = False
         self._json: dict[int, list[Any]] = {}
         """Per JSON task: [name, done, total, last emit time]."""
-        if mode == "bar":
+        console = Console(stderr=True)
+        if mode == "bar" and console.is_terminal:  # no bar drawn into a log file
             self._progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 DownloadColumn(),
                 TransferSpeedColumn(),
                 TimeRemainingColumn(),
-                console=Console(stderr=True),
+                console=console,
             )
 
     def __enter__(self) -> Reporter:
@@ -67,6 +69,8 @@ class Reporter:
                 self.emit(event, **fields)
         elif self._progress is not None:
             self._progress.console.print(message, markup=False, highlight=False)
+        elif self.mode == "bar":
+            print(message, file=sys.stderr, flush=True)
 
     def result(self, text: str, event: str = "done", **fields: Any) -> None:
         """A finished item's result (its URL) on stdout, in every mode."""

@@ -28,7 +28,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
 
 
 def parse(cli: ModuleType, *argv: str) -> argparse.Namespace:
-    ns: argparse.Namespace = cli.build_parser("items").parse_args(["--url", "http://x", *argv])
+    ns: argparse.Namespace = cli.build_parser("items").parse_args([*argv, "--url", "http://x"])
     return ns
 
 

@@ -3,7 +3,7 @@
 """Command line of the ietf service: one sub-command per method, one typed flag per
 payload attribute, on top of `IetfClient`.
 
-Run it alone (`python -m <package>.http.ietf.cli --url http://127.0.0.1:8080 --help`)
+Run it alone (`python -m <package>.http.ietf.cli METHOD --url http://127.0.0.1:8080`)
 or mount it in a larger tool with `add_commands(parser)` and `call(client, args)`.
 Exit codes: 0 done, 1 refused by the server, 2 usage, 3 network, 130 interrupted.
 """
@@ -46,17 +46,20 @@ DESCRIPTION = "Resumable Uploads for HTTP (IETF draft), interop versions 9 and 6
 """The service's description, for `--help`."""
 
 
-def add_commands(parser: argparse.ArgumentParser) -> None:
-    """Add one sub-command per method of the ietf service to `parser`."""
+def add_commands(
+    parser: argparse.ArgumentParser, parents: Sequence[argparse.ArgumentParser] = ()
+) -> None:
+    """Add one sub-command per method of the ietf service to `parser`; each
+    also takes the flags of `parents` (e.g. a tool's `--url`)."""
     commands = parser.add_subparsers(title="methods", metavar="METHOD", required=True)
-    _add_options(commands)
-    _add_options_upload(commands)
-    _add_create(commands)
-    _add_put(commands)
-    _add_head(commands)
-    _add_append(commands)
-    _add_delete(commands)
-    _add_get(commands)
+    _add_options(commands, list(parents))
+    _add_options_upload(commands, list(parents))
+    _add_create(commands, list(parents))
+    _add_put(commands, list(parents))
+    _add_head(commands, list(parents))
+    _add_append(commands, list(parents))
+    _add_delete(commands, list(parents))
+    _add_get(commands, list(parents))
 
 
 def connect(url: str, client: httpx.AsyncClient | None = None) -> IetfClient:
@@ -70,14 +73,15 @@ async def call(client: IetfClient, args: argparse.Namespace) -> BaseModel:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    """The service's own command line: `--url` then a method and its flags."""
-    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
-    parser.add_argument(
+    """The service's own command line: a method, its flags and `--url`."""
+    url = argparse.ArgumentParser(add_help=False)
+    url.add_argument(
         "--url",
         required=True,
         help="The server, e.g. http://127.0.0.1:8080 (the service's path is appended).",
     )
-    add_commands(parser)
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_commands(parser, [url])
     return parser
 
 
@@ -86,9 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return rt.cli_main(build_parser(), connect, call, argv)
 
 
-def _add_options(commands: rt.Subcommands) -> None:
+def _add_options(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "options",
+        parents=parents,
         help="Limits of uploads created here (Upload-Limit).",
         description="Limits of uploads created here (Upload-Limit). (OPTIONS /uploads/)",
     )
@@ -114,9 +119,10 @@ async def _run_options(client: IetfClient, args: argparse.Namespace) -> OptionsR
     return await client.options(payload)
 
 
-def _add_options_upload(commands: rt.Subcommands) -> None:
+def _add_options_upload(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "options-upload",
+        parents=parents,
         help="Limits, asked on an upload's URL.",
         description="Limits, asked on an upload's URL. (OPTIONS /uploads/{id})",
     )
@@ -151,9 +157,10 @@ async def _run_options_upload(client: IetfClient, args: argparse.Namespace) -> O
     return await client.options_upload(payload)
 
 
-def _add_create(commands: rt.Subcommands) -> None:
+def _add_create(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "create",
+        parents=parents,
         help=(
             "Upload creation: Upload-Complete: ?1 with the whole representation (a 104 carries "
             "the upload's URL first, so an interrupted request can resume), or ?0 with a first "
@@ -354,9 +361,10 @@ async def _run_create(client: IetfClient, args: argparse.Namespace) -> CreateRes
         return await client.create(payload, body)
 
 
-def _add_put(commands: rt.Subcommands) -> None:
+def _add_put(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "put",
+        parents=parents,
         help=(
             "Upload creation naming the file (curl -T photo.jpg .../uploads/): as POST, with "
             "the name as the file's name; the upload gets its own URL."
@@ -565,9 +573,10 @@ async def _run_put(client: IetfClient, args: argparse.Namespace) -> PutResult:
         return await client.put(payload, body)
 
 
-def _add_head(commands: rt.Subcommands) -> None:
+def _add_head(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "head",
+        parents=parents,
         help=(
             "Offset retrieval: Upload-Offset, Upload-Complete, Upload-Length when known, "
             "Upload-Limit; never cached."
@@ -644,9 +653,10 @@ async def _run_head(client: IetfClient, args: argparse.Namespace) -> HeadResult:
     return await client.head(payload)
 
 
-def _add_append(commands: rt.Subcommands) -> None:
+def _add_append(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "append",
+        parents=parents,
         help=(
             "Upload append: application/partial-upload content at Upload-Offset; "
             "Upload-Complete: ?1 ends the upload."
@@ -820,9 +830,10 @@ async def _run_append(client: IetfClient, args: argparse.Namespace) -> AppendRes
         return await client.append(payload, body)
 
 
-def _add_delete(commands: rt.Subcommands) -> None:
+def _add_delete(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "delete",
+        parents=parents,
         help="Upload cancellation: stops a running transfer and removes the upload.",
         description=(
             "Upload cancellation: stops a running transfer and removes the upload. (DELETE "
@@ -884,9 +895,10 @@ async def _run_delete(client: IetfClient, args: argparse.Namespace) -> DeleteRes
     return await client.delete(payload)
 
 
-def _add_get(commands: rt.Subcommands) -> None:
+def _add_get(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "get",
+        parents=parents,
         help="Download the uploaded bytes.",
         description="Download the uploaded bytes. (GET /uploads/{id})",
     )

@@ -3,7 +3,7 @@
 """Command line of the sessions service: one sub-command per method, one typed flag per
 payload attribute, on top of `SessionsClient`.
 
-Run it alone (`python -m <package>.http.sessions.cli --url http://127.0.0.1:8080 --help`)
+Run it alone (`python -m <package>.http.sessions.cli METHOD --url http://127.0.0.1:8080`)
 or mount it in a larger tool with `add_commands(parser)` and `call(client, args)`.
 Exit codes: 0 done, 1 refused by the server, 2 usage, 3 network, 130 interrupted.
 """
@@ -47,17 +47,20 @@ DESCRIPTION = "Session-based chunked uploads of attachments."
 """The service's description, for `--help`."""
 
 
-def add_commands(parser: argparse.ArgumentParser) -> None:
-    """Add one sub-command per method of the sessions service to `parser`."""
+def add_commands(
+    parser: argparse.ArgumentParser, parents: Sequence[argparse.ArgumentParser] = ()
+) -> None:
+    """Add one sub-command per method of the sessions service to `parser`; each
+    also takes the flags of `parents` (e.g. a tool's `--url`)."""
     commands = parser.add_subparsers(title="methods", metavar="METHOD", required=True)
-    _add_initiate(commands)
-    _add_upload_chunk(commands)
-    _add_get_session(commands)
-    _add_complete(commands)
-    _add_abort(commands)
-    _add_download(commands)
-    _add_head_attachment(commands)
-    _add_delete_attachment(commands)
+    _add_initiate(commands, list(parents))
+    _add_upload_chunk(commands, list(parents))
+    _add_get_session(commands, list(parents))
+    _add_complete(commands, list(parents))
+    _add_abort(commands, list(parents))
+    _add_download(commands, list(parents))
+    _add_head_attachment(commands, list(parents))
+    _add_delete_attachment(commands, list(parents))
 
 
 def connect(url: str, client: httpx.AsyncClient | None = None) -> SessionsClient:
@@ -71,14 +74,15 @@ async def call(client: SessionsClient, args: argparse.Namespace) -> BaseModel:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    """The service's own command line: `--url` then a method and its flags."""
-    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
-    parser.add_argument(
+    """The service's own command line: a method, its flags and `--url`."""
+    url = argparse.ArgumentParser(add_help=False)
+    url.add_argument(
         "--url",
         required=True,
         help="The server, e.g. http://127.0.0.1:8080 (the service's path is appended).",
     )
-    add_commands(parser)
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_commands(parser, [url])
     return parser
 
 
@@ -87,9 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return rt.cli_main(build_parser(), connect, call, argv)
 
 
-def _add_initiate(commands: rt.Subcommands) -> None:
+def _add_initiate(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "initiate",
+        parents=parents,
         help="Open an upload session.",
         description="Open an upload session. (POST /attachment/initiate)",
     )
@@ -191,9 +196,10 @@ async def _run_initiate(client: SessionsClient, args: argparse.Namespace) -> Ini
     return await client.initiate(payload, body)
 
 
-def _add_upload_chunk(commands: rt.Subcommands) -> None:
+def _add_upload_chunk(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "upload-chunk",
+        parents=parents,
         help="Store chunk chunkId (replacing an earlier copy).",
         description=(
             "Store chunk chunkId (replacing an earlier copy). (PUT "
@@ -264,9 +270,10 @@ async def _run_upload_chunk(client: SessionsClient, args: argparse.Namespace) ->
         return await client.upload_chunk(payload, body)
 
 
-def _add_get_session(commands: rt.Subcommands) -> None:
+def _add_get_session(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "get-session",
+        parents=parents,
         help="Where a session stands.",
         description="Where a session stands. (GET /attachment/session/{sessionId})",
     )
@@ -288,9 +295,10 @@ async def _run_get_session(client: SessionsClient, args: argparse.Namespace) -> 
     return await client.get_session(payload)
 
 
-def _add_complete(commands: rt.Subcommands) -> None:
+def _add_complete(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "complete",
+        parents=parents,
         help="Assemble the chunks into the attachment (again: the same attachment, 200).",
         description=(
             "Assemble the chunks into the attachment (again: the same attachment, 200). (POST "
@@ -363,9 +371,10 @@ async def _run_complete(client: SessionsClient, args: argparse.Namespace) -> Com
     return await client.complete(payload)
 
 
-def _add_abort(commands: rt.Subcommands) -> None:
+def _add_abort(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "abort",
+        parents=parents,
         help="Cancel a session.",
         description="Cancel a session. (POST /attachment/session/{sessionId}/abort)",
     )
@@ -387,9 +396,10 @@ async def _run_abort(client: SessionsClient, args: argparse.Namespace) -> AbortR
     return await client.abort(payload)
 
 
-def _add_download(commands: rt.Subcommands) -> None:
+def _add_download(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "download",
+        parents=parents,
         help="Download the attachment.",
         description="Download the attachment. (GET /attachment/{attachmentId})",
     )
@@ -473,9 +483,10 @@ async def _run_download(client: SessionsClient, args: argparse.Namespace) -> Dow
     return await client.download(payload)
 
 
-def _add_head_attachment(commands: rt.Subcommands) -> None:
+def _add_head_attachment(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "head-attachment",
+        parents=parents,
         help="The download's headers.",
         description="The download's headers. (HEAD /attachment/{attachmentId})",
     )
@@ -553,9 +564,12 @@ async def _run_head_attachment(
     return await client.head_attachment(payload)
 
 
-def _add_delete_attachment(commands: rt.Subcommands) -> None:
+def _add_delete_attachment(
+    commands: rt.Subcommands, parents: list[argparse.ArgumentParser]
+) -> None:
     parser = commands.add_parser(
         "delete-attachment",
+        parents=parents,
         help="Delete the attachment.",
         description="Delete the attachment. (DELETE /attachment/{attachmentId})",
     )

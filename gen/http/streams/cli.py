@@ -3,7 +3,7 @@
 """Command line of the streams service: one sub-command per method, one typed flag per
 payload attribute, on top of `StreamsClient`.
 
-Run it alone (`python -m <package>.http.streams.cli --url http://127.0.0.1:8080 --help`)
+Run it alone (`python -m <package>.http.streams.cli METHOD --url http://127.0.0.1:8080`)
 or mount it in a larger tool with `add_commands(parser)` and `call(client, args)`.
 Exit codes: 0 done, 1 refused by the server, 2 usage, 3 network, 130 interrupted.
 """
@@ -54,21 +54,24 @@ DESCRIPTION = "The HTTP stream store: streams stored whole, read many times, in 
 """The service's description, for `--help`."""
 
 
-def add_commands(parser: argparse.ArgumentParser) -> None:
-    """Add one sub-command per method of the streams service to `parser`."""
+def add_commands(
+    parser: argparse.ArgumentParser, parents: Sequence[argparse.ArgumentParser] = ()
+) -> None:
+    """Add one sub-command per method of the streams service to `parser`; each
+    also takes the flags of `parents` (e.g. a tool's `--url`)."""
     commands = parser.add_subparsers(title="methods", metavar="METHOD", required=True)
-    _add_create(commands)
-    _add_put(commands)
-    _add_get(commands)
-    _add_head(commands)
-    _add_delete(commands)
-    _add_enqueue(commands)
-    _add_enqueue_put(commands)
-    _add_list(commands)
-    _add_first(commands)
-    _add_next(commands)
-    _add_prev(commands)
-    _add_queues(commands)
+    _add_create(commands, list(parents))
+    _add_put(commands, list(parents))
+    _add_get(commands, list(parents))
+    _add_head(commands, list(parents))
+    _add_delete(commands, list(parents))
+    _add_enqueue(commands, list(parents))
+    _add_enqueue_put(commands, list(parents))
+    _add_list(commands, list(parents))
+    _add_first(commands, list(parents))
+    _add_next(commands, list(parents))
+    _add_prev(commands, list(parents))
+    _add_queues(commands, list(parents))
 
 
 def connect(url: str, client: httpx.AsyncClient | None = None) -> StreamsClient:
@@ -82,14 +85,15 @@ async def call(client: StreamsClient, args: argparse.Namespace) -> BaseModel:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    """The service's own command line: `--url` then a method and its flags."""
-    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
-    parser.add_argument(
+    """The service's own command line: a method, its flags and `--url`."""
+    url = argparse.ArgumentParser(add_help=False)
+    url.add_argument(
         "--url",
         required=True,
         help="The server, e.g. http://127.0.0.1:8080 (the service's path is appended).",
     )
-    add_commands(parser)
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_commands(parser, [url])
     return parser
 
 
@@ -98,9 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return rt.cli_main(build_parser(), connect, call, argv)
 
 
-def _add_create(commands: rt.Subcommands) -> None:
+def _add_create(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "create",
+        parents=parents,
         help="Store the body as a new stream (POST).",
         description="Store the body as a new stream (POST). (POST /v1/streams)",
     )
@@ -138,9 +143,10 @@ async def _run_create(client: StreamsClient, args: argparse.Namespace) -> Create
         return await client.create(payload, body)
 
 
-def _add_put(commands: rt.Subcommands) -> None:
+def _add_put(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "put",
+        parents=parents,
         help="Store the body as a new stream (PUT).",
         description="Store the body as a new stream (PUT). (PUT /v1/streams)",
     )
@@ -178,9 +184,10 @@ async def _run_put(client: StreamsClient, args: argparse.Namespace) -> PutResult
         return await client.put(payload, body)
 
 
-def _add_get(commands: rt.Subcommands) -> None:
+def _add_get(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "get",
+        parents=parents,
         help="Stream the bytes back.",
         description="Stream the bytes back. (GET /v1/streams/{id})",
     )
@@ -264,9 +271,10 @@ async def _run_get(client: StreamsClient, args: argparse.Namespace) -> GetResult
     return await client.get(payload)
 
 
-def _add_head(commands: rt.Subcommands) -> None:
+def _add_head(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "head",
+        parents=parents,
         help="The GET's headers only.",
         description="The GET's headers only. (HEAD /v1/streams/{id})",
     )
@@ -324,9 +332,10 @@ async def _run_head(client: StreamsClient, args: argparse.Namespace) -> HeadResu
     return await client.head(payload)
 
 
-def _add_delete(commands: rt.Subcommands) -> None:
+def _add_delete(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "delete",
+        parents=parents,
         help="Delete a stream.",
         description="Delete a stream. (DELETE /v1/streams/{id})",
     )
@@ -348,9 +357,10 @@ async def _run_delete(client: StreamsClient, args: argparse.Namespace) -> Delete
     return await client.delete(payload)
 
 
-def _add_enqueue(commands: rt.Subcommands) -> None:
+def _add_enqueue(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "enqueue",
+        parents=parents,
         help="Store the body as a new stream in the queue (POST).",
         description=(
             "Store the body as a new stream in the queue (POST). (POST /v1/queues/{queue}/streams)"
@@ -399,9 +409,10 @@ async def _run_enqueue(client: StreamsClient, args: argparse.Namespace) -> Enque
         return await client.enqueue(payload, body)
 
 
-def _add_enqueue_put(commands: rt.Subcommands) -> None:
+def _add_enqueue_put(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "enqueue-put",
+        parents=parents,
         help="Store the body as a new stream in the queue (PUT).",
         description=(
             "Store the body as a new stream in the queue (PUT). (PUT /v1/queues/{queue}/streams)"
@@ -450,9 +461,10 @@ async def _run_enqueue_put(client: StreamsClient, args: argparse.Namespace) -> E
         return await client.enqueue_put(payload, body)
 
 
-def _add_list(commands: rt.Subcommands) -> None:
+def _add_list(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "list",
+        parents=parents,
         help="A page of the queue, oldest first.",
         description="A page of the queue, oldest first. (GET /v1/queues/{queue}/streams)",
     )
@@ -501,9 +513,10 @@ async def _run_list(client: StreamsClient, args: argparse.Namespace) -> ListResu
     return await client.list(payload)
 
 
-def _add_first(commands: rt.Subcommands) -> None:
+def _add_first(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "first",
+        parents=parents,
         help="The oldest stream of the queue.",
         description="The oldest stream of the queue. (GET /v1/queues/{queue}/first)",
     )
@@ -537,9 +550,10 @@ async def _run_first(client: StreamsClient, args: argparse.Namespace) -> FirstRe
     return await client.first(payload)
 
 
-def _add_next(commands: rt.Subcommands) -> None:
+def _add_next(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "next",
+        parents=parents,
         help="The stream after id in the queue (follow a queue with wait).",
         description=(
             "The stream after id in the queue (follow a queue with wait). (GET "
@@ -585,9 +599,10 @@ async def _run_next(client: StreamsClient, args: argparse.Namespace) -> NextResu
     return await client.next(payload)
 
 
-def _add_prev(commands: rt.Subcommands) -> None:
+def _add_prev(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "prev",
+        parents=parents,
         help="The stream before id in the queue.",
         description="The stream before id in the queue. (GET /v1/queues/{queue}/streams/{id}/prev)",
     )
@@ -618,9 +633,10 @@ async def _run_prev(client: StreamsClient, args: argparse.Namespace) -> PrevResu
     return await client.prev(payload)
 
 
-def _add_queues(commands: rt.Subcommands) -> None:
+def _add_queues(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "queues",
+        parents=parents,
         help="Every queue holding streams.",
         description="Every queue holding streams. (GET /v1/queues)",
     )

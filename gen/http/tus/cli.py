@@ -3,7 +3,7 @@
 """Command line of the tus service: one sub-command per method, one typed flag per
 payload attribute, on top of `TusClient`.
 
-Run it alone (`python -m <package>.http.tus.cli --url http://127.0.0.1:8080 --help`)
+Run it alone (`python -m <package>.http.tus.cli METHOD --url http://127.0.0.1:8080`)
 or mount it in a larger tool with `add_commands(parser)` and `call(client, args)`.
 Exit codes: 0 done, 1 refused by the server, 2 usage, 3 network, 130 interrupted.
 """
@@ -44,16 +44,19 @@ DESCRIPTION = "Resumable uploads, tus protocol 1.0.0."
 """The service's description, for `--help`."""
 
 
-def add_commands(parser: argparse.ArgumentParser) -> None:
-    """Add one sub-command per method of the tus service to `parser`."""
+def add_commands(
+    parser: argparse.ArgumentParser, parents: Sequence[argparse.ArgumentParser] = ()
+) -> None:
+    """Add one sub-command per method of the tus service to `parser`; each
+    also takes the flags of `parents` (e.g. a tool's `--url`)."""
     commands = parser.add_subparsers(title="methods", metavar="METHOD", required=True)
-    _add_options(commands)
-    _add_options_upload(commands)
-    _add_create(commands)
-    _add_head(commands)
-    _add_patch(commands)
-    _add_delete(commands)
-    _add_get(commands)
+    _add_options(commands, list(parents))
+    _add_options_upload(commands, list(parents))
+    _add_create(commands, list(parents))
+    _add_head(commands, list(parents))
+    _add_patch(commands, list(parents))
+    _add_delete(commands, list(parents))
+    _add_get(commands, list(parents))
 
 
 def connect(url: str, client: httpx.AsyncClient | None = None) -> TusClient:
@@ -67,14 +70,15 @@ async def call(client: TusClient, args: argparse.Namespace) -> BaseModel:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    """The service's own command line: `--url` then a method and its flags."""
-    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
-    parser.add_argument(
+    """The service's own command line: a method, its flags and `--url`."""
+    url = argparse.ArgumentParser(add_help=False)
+    url.add_argument(
         "--url",
         required=True,
         help="The server, e.g. http://127.0.0.1:8080 (the service's path is appended).",
     )
-    add_commands(parser)
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_commands(parser, [url])
     return parser
 
 
@@ -83,9 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return rt.cli_main(build_parser(), connect, call, argv)
 
 
-def _add_options(commands: rt.Subcommands) -> None:
+def _add_options(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "options",
+        parents=parents,
         help="Discover version, extensions, limits.",
         description="Discover version, extensions, limits. (OPTIONS /files/)",
     )
@@ -97,9 +102,10 @@ async def _run_options(client: TusClient, args: argparse.Namespace) -> OptionsRe
     return await client.options(payload)
 
 
-def _add_options_upload(commands: rt.Subcommands) -> None:
+def _add_options_upload(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "options-upload",
+        parents=parents,
         help="Discovery on an upload URL.",
         description="Discovery on an upload URL. (OPTIONS /files/{id})",
     )
@@ -121,9 +127,10 @@ async def _run_options_upload(client: TusClient, args: argparse.Namespace) -> Op
     return await client.options_upload(payload)
 
 
-def _add_create(commands: rt.Subcommands) -> None:
+def _add_create(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "create",
+        parents=parents,
         help=(
             "Create an upload (creation), optionally with its first bytes "
             "(creation-with-upload), a deferred length, or as a concatenation."
@@ -293,9 +300,10 @@ async def _run_create(client: TusClient, args: argparse.Namespace) -> CreateResu
         return await client.create(payload, body)
 
 
-def _add_head(commands: rt.Subcommands) -> None:
+def _add_head(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "head",
+        parents=parents,
         help="Current offset and state of an upload.",
         description="Current offset and state of an upload. (HEAD /files/{id})",
     )
@@ -329,9 +337,10 @@ async def _run_head(client: TusClient, args: argparse.Namespace) -> HeadResult:
     return await client.head(payload)
 
 
-def _add_patch(commands: rt.Subcommands) -> None:
+def _add_patch(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "patch",
+        parents=parents,
         help="Append bytes at Upload-Offset.",
         description="Append bytes at Upload-Offset. (PATCH /files/{id})",
     )
@@ -432,9 +441,10 @@ async def _run_patch(client: TusClient, args: argparse.Namespace) -> PatchResult
         return await client.patch(payload, body)
 
 
-def _add_delete(commands: rt.Subcommands) -> None:
+def _add_delete(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "delete",
+        parents=parents,
         help="Terminate an upload (termination).",
         description="Terminate an upload (termination). (DELETE /files/{id})",
     )
@@ -468,9 +478,10 @@ async def _run_delete(client: TusClient, args: argparse.Namespace) -> DeleteResu
     return await client.delete(payload)
 
 
-def _add_get(commands: rt.Subcommands) -> None:
+def _add_get(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "get",
+        parents=parents,
         help="Download the uploaded bytes.",
         description="Download the uploaded bytes. (GET /files/{id})",
     )

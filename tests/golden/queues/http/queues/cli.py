@@ -3,7 +3,7 @@
 """Command line of the queues service: one sub-command per method, one typed flag per
 payload attribute, on top of `QueuesClient`.
 
-Run it alone (`python -m <package>.http.queues.cli --url http://127.0.0.1:8080 --help`)
+Run it alone (`python -m <package>.http.queues.cli METHOD --url http://127.0.0.1:8080`)
 or mount it in a larger tool with `add_commands(parser)` and `call(client, args)`.
 Exit codes: 0 done, 1 refused by the server, 2 usage, 3 network, 130 interrupted.
 """
@@ -46,16 +46,19 @@ DESCRIPTION = "FIFO queues."
 """The service's description, for `--help`."""
 
 
-def add_commands(parser: argparse.ArgumentParser) -> None:
-    """Add one sub-command per method of the queues service to `parser`."""
+def add_commands(
+    parser: argparse.ArgumentParser, parents: Sequence[argparse.ArgumentParser] = ()
+) -> None:
+    """Add one sub-command per method of the queues service to `parser`; each
+    also takes the flags of `parents` (e.g. a tool's `--url`)."""
     commands = parser.add_subparsers(title="methods", metavar="METHOD", required=True)
-    _add_put_queue(commands)
-    _add_delete_queue(commands)
-    _add_push(commands)
-    _add_list(commands)
-    _add_count(commands)
-    _add_pop(commands)
-    _add_ack(commands)
+    _add_put_queue(commands, list(parents))
+    _add_delete_queue(commands, list(parents))
+    _add_push(commands, list(parents))
+    _add_list(commands, list(parents))
+    _add_count(commands, list(parents))
+    _add_pop(commands, list(parents))
+    _add_ack(commands, list(parents))
 
 
 def connect(url: str, client: httpx.AsyncClient | None = None) -> QueuesClient:
@@ -69,14 +72,15 @@ async def call(client: QueuesClient, args: argparse.Namespace) -> BaseModel:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    """The service's own command line: `--url` then a method and its flags."""
-    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
-    parser.add_argument(
+    """The service's own command line: a method, its flags and `--url`."""
+    url = argparse.ArgumentParser(add_help=False)
+    url.add_argument(
         "--url",
         required=True,
         help="The server, e.g. http://127.0.0.1:8080 (the service's path is appended).",
     )
-    add_commands(parser)
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_commands(parser, [url])
     return parser
 
 
@@ -85,9 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return rt.cli_main(build_parser(), connect, call, argv)
 
 
-def _add_put_queue(commands: rt.Subcommands) -> None:
+def _add_put_queue(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "put-queue",
+        parents=parents,
         help="Create or update a queue.",
         description="Create or update a queue. (PUT /v1/queues/{queue})",
     )
@@ -129,9 +134,10 @@ async def _run_put_queue(client: QueuesClient, args: argparse.Namespace) -> PutQ
     return await client.put_queue(payload, body)
 
 
-def _add_delete_queue(commands: rt.Subcommands) -> None:
+def _add_delete_queue(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "delete-queue",
+        parents=parents,
         help="Delete a queue.",
         description="Delete a queue. (DELETE /v1/queues/{queue})",
     )
@@ -153,9 +159,10 @@ async def _run_delete_queue(client: QueuesClient, args: argparse.Namespace) -> D
     return await client.delete_queue(payload)
 
 
-def _add_push(commands: rt.Subcommands) -> None:
+def _add_push(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "push",
+        parents=parents,
         help="Append a message.",
         description="Append a message. (POST /v1/queues/{queue}/messages)",
     )
@@ -193,9 +200,10 @@ async def _run_push(client: QueuesClient, args: argparse.Namespace) -> PushResul
         return await client.push(payload, body)
 
 
-def _add_list(commands: rt.Subcommands) -> None:
+def _add_list(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "list",
+        parents=parents,
         help="List messages.",
         description="List messages. (GET /v1/queues/{queue}/messages)",
     )
@@ -244,9 +252,10 @@ async def _run_list(client: QueuesClient, args: argparse.Namespace) -> ListResul
     return await client.list(payload)
 
 
-def _add_count(commands: rt.Subcommands) -> None:
+def _add_count(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "count",
+        parents=parents,
         help="Count messages.",
         description="Count messages. (HEAD /v1/queues/{queue}/messages)",
     )
@@ -268,9 +277,10 @@ async def _run_count(client: QueuesClient, args: argparse.Namespace) -> CountRes
     return await client.count(payload)
 
 
-def _add_pop(commands: rt.Subcommands) -> None:
+def _add_pop(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "pop",
+        parents=parents,
         help="Take the oldest message.",
         description="Take the oldest message. (GET /v1/queues/{queue}/head)",
     )
@@ -300,9 +310,10 @@ async def _run_pop(client: QueuesClient, args: argparse.Namespace) -> PopResult:
     return await client.pop(payload)
 
 
-def _add_ack(commands: rt.Subcommands) -> None:
+def _add_ack(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "ack",
+        parents=parents,
         help="Acknowledge messages.",
         description="Acknowledge messages. (POST /v1/queues/{queue}/ack)",
     )

@@ -3,7 +3,7 @@
 """Command line of the uploads service: one sub-command per method, one typed flag per
 payload attribute, on top of `UploadsClient`.
 
-Run it alone (`python -m <package>.http.uploads.cli --url http://127.0.0.1:8080 --help`)
+Run it alone (`python -m <package>.http.uploads.cli METHOD --url http://127.0.0.1:8080`)
 or mount it in a larger tool with `add_commands(parser)` and `call(client, args)`.
 Exit codes: 0 done, 1 refused by the server, 2 usage, 3 network, 130 interrupted.
 """
@@ -29,11 +29,14 @@ DESCRIPTION = "Resumable uploads (IETF draft)."
 """The service's description, for `--help`."""
 
 
-def add_commands(parser: argparse.ArgumentParser) -> None:
-    """Add one sub-command per method of the uploads service to `parser`."""
+def add_commands(
+    parser: argparse.ArgumentParser, parents: Sequence[argparse.ArgumentParser] = ()
+) -> None:
+    """Add one sub-command per method of the uploads service to `parser`; each
+    also takes the flags of `parents` (e.g. a tool's `--url`)."""
     commands = parser.add_subparsers(title="methods", metavar="METHOD", required=True)
-    _add_create(commands)
-    _add_append(commands)
+    _add_create(commands, list(parents))
+    _add_append(commands, list(parents))
 
 
 def connect(url: str, client: httpx.AsyncClient | None = None) -> UploadsClient:
@@ -47,14 +50,15 @@ async def call(client: UploadsClient, args: argparse.Namespace) -> BaseModel:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    """The service's own command line: `--url` then a method and its flags."""
-    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
-    parser.add_argument(
+    """The service's own command line: a method, its flags and `--url`."""
+    url = argparse.ArgumentParser(add_help=False)
+    url.add_argument(
         "--url",
         required=True,
         help="The server, e.g. http://127.0.0.1:8080 (the service's path is appended).",
     )
-    add_commands(parser)
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_commands(parser, [url])
     return parser
 
 
@@ -63,9 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return rt.cli_main(build_parser(), connect, call, argv)
 
 
-def _add_create(commands: rt.Subcommands) -> None:
+def _add_create(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "create",
+        parents=parents,
         help="Start an upload; 104 first.",
         description="Start an upload; 104 first. (POST /uploads/)",
     )
@@ -84,9 +89,10 @@ async def _run_create(client: UploadsClient, args: argparse.Namespace) -> Create
         return await client.create(payload, body)
 
 
-def _add_append(commands: rt.Subcommands) -> None:
+def _add_append(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "append",
+        parents=parents,
         help="Append at the offset.",
         description="Append at the offset. (PATCH /uploads/{id})",
     )

@@ -3,7 +3,7 @@
 """Command line of the streams service: one sub-command per method, one typed flag per
 payload attribute, on top of `StreamsClient`.
 
-Run it alone (`python -m <package>.http.streams.cli --url http://127.0.0.1:8080 --help`)
+Run it alone (`python -m <package>.http.streams.cli METHOD --url http://127.0.0.1:8080`)
 or mount it in a larger tool with `add_commands(parser)` and `call(client, args)`.
 Exit codes: 0 done, 1 refused by the server, 2 usage, 3 network, 130 interrupted.
 """
@@ -38,13 +38,16 @@ DESCRIPTION = "Streams stored whole, read many times."
 """The service's description, for `--help`."""
 
 
-def add_commands(parser: argparse.ArgumentParser) -> None:
-    """Add one sub-command per method of the streams service to `parser`."""
+def add_commands(
+    parser: argparse.ArgumentParser, parents: Sequence[argparse.ArgumentParser] = ()
+) -> None:
+    """Add one sub-command per method of the streams service to `parser`; each
+    also takes the flags of `parents` (e.g. a tool's `--url`)."""
     commands = parser.add_subparsers(title="methods", metavar="METHOD", required=True)
-    _add_create(commands)
-    _add_put(commands)
-    _add_get(commands)
-    _add_delete(commands)
+    _add_create(commands, list(parents))
+    _add_put(commands, list(parents))
+    _add_get(commands, list(parents))
+    _add_delete(commands, list(parents))
 
 
 def connect(url: str, client: httpx.AsyncClient | None = None) -> StreamsClient:
@@ -58,14 +61,15 @@ async def call(client: StreamsClient, args: argparse.Namespace) -> BaseModel:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    """The service's own command line: `--url` then a method and its flags."""
-    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
-    parser.add_argument(
+    """The service's own command line: a method, its flags and `--url`."""
+    url = argparse.ArgumentParser(add_help=False)
+    url.add_argument(
         "--url",
         required=True,
         help="The server, e.g. http://127.0.0.1:8080 (the service's path is appended).",
     )
-    add_commands(parser)
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_commands(parser, [url])
     return parser
 
 
@@ -74,9 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return rt.cli_main(build_parser(), connect, call, argv)
 
 
-def _add_create(commands: rt.Subcommands) -> None:
+def _add_create(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "create",
+        parents=parents,
         help="Store the body as a new stream (POST).",
         description="Store the body as a new stream (POST). (POST /v1/streams/)",
     )
@@ -114,9 +119,10 @@ async def _run_create(client: StreamsClient, args: argparse.Namespace) -> Create
         return await client.create(payload, body)
 
 
-def _add_put(commands: rt.Subcommands) -> None:
+def _add_put(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "put",
+        parents=parents,
         help="Store the body as a new stream (PUT).",
         description="Store the body as a new stream (PUT). (PUT /v1/streams/)",
     )
@@ -154,9 +160,10 @@ async def _run_put(client: StreamsClient, args: argparse.Namespace) -> PutResult
         return await client.put(payload, body)
 
 
-def _add_get(commands: rt.Subcommands) -> None:
+def _add_get(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "get",
+        parents=parents,
         help="Stream a stored stream back.",
         description="Stream a stored stream back. (GET /v1/streams/{id})",
     )
@@ -186,9 +193,10 @@ async def _run_get(client: StreamsClient, args: argparse.Namespace) -> GetResult
     return await client.get(payload)
 
 
-def _add_delete(commands: rt.Subcommands) -> None:
+def _add_delete(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "delete",
+        parents=parents,
         help="Delete a stream.",
         description="Delete a stream. (DELETE /v1/streams/{id})",
     )

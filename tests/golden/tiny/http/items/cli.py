@@ -3,7 +3,7 @@
 """Command line of the items service: one sub-command per method, one typed flag per
 payload attribute, on top of `ItemsClient`.
 
-Run it alone (`python -m <package>.http.items.cli --url http://127.0.0.1:8080 --help`)
+Run it alone (`python -m <package>.http.items.cli METHOD --url http://127.0.0.1:8080`)
 or mount it in a larger tool with `add_commands(parser)` and `call(client, args)`.
 Exit codes: 0 done, 1 refused by the server, 2 usage, 3 network, 130 interrupted.
 """
@@ -37,12 +37,15 @@ DESCRIPTION = "Items, fetched and stored."
 """The service's description, for `--help`."""
 
 
-def add_commands(parser: argparse.ArgumentParser) -> None:
-    """Add one sub-command per method of the items service to `parser`."""
+def add_commands(
+    parser: argparse.ArgumentParser, parents: Sequence[argparse.ArgumentParser] = ()
+) -> None:
+    """Add one sub-command per method of the items service to `parser`; each
+    also takes the flags of `parents` (e.g. a tool's `--url`)."""
     commands = parser.add_subparsers(title="methods", metavar="METHOD", required=True)
-    _add_show(commands)
-    _add_upload(commands)
-    _add_make(commands)
+    _add_show(commands, list(parents))
+    _add_upload(commands, list(parents))
+    _add_make(commands, list(parents))
 
 
 def connect(url: str, client: httpx.AsyncClient | None = None) -> ItemsClient:
@@ -56,14 +59,15 @@ async def call(client: ItemsClient, args: argparse.Namespace) -> BaseModel:
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    """The service's own command line: `--url` then a method and its flags."""
-    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
-    parser.add_argument(
+    """The service's own command line: a method, its flags and `--url`."""
+    url = argparse.ArgumentParser(add_help=False)
+    url.add_argument(
         "--url",
         required=True,
         help="The server, e.g. http://127.0.0.1:8080 (the service's path is appended).",
     )
-    add_commands(parser)
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_commands(parser, [url])
     return parser
 
 
@@ -72,9 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return rt.cli_main(build_parser(), connect, call, argv)
 
 
-def _add_show(commands: rt.Subcommands) -> None:
+def _add_show(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "show",
+        parents=parents,
         help="Fetch an item's counters.",
         description="Fetch an item's counters. (GET /items/{id})",
     )
@@ -123,9 +128,10 @@ async def _run_show(client: ItemsClient, args: argparse.Namespace) -> ShowResult
     return await client.show(payload)
 
 
-def _add_upload(commands: rt.Subcommands) -> None:
+def _add_upload(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "upload",
+        parents=parents,
         help="Store an item's bytes.",
         description="Store an item's bytes. (PUT /items/{id})",
     )
@@ -163,9 +169,10 @@ async def _run_upload(client: ItemsClient, args: argparse.Namespace) -> UploadRe
         return await client.upload(payload, body)
 
 
-def _add_make(commands: rt.Subcommands) -> None:
+def _add_make(commands: rt.Subcommands, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "make",
+        parents=parents,
         help="Create an item from JSON.",
         description="Create an item from JSON. (POST /items/)",
     )
