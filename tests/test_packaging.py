@@ -99,6 +99,14 @@ def test_upload_help_runs_from_the_wheel(venv: Path) -> None:
     assert str(ROOT) not in where and where.count(str(venv)) == 2, where
 
 
+def test_upload_cli_help_runs_from_the_wheel(venv: Path) -> None:
+    """cmd/upload-cli is in the wheel as tuskit.uploadcli, with its console script."""
+    done = run(venv / "bin" / "upload-cli", "send", "--help", cwd=venv)
+    assert "usage: upload-cli send" in done.stdout and "--parallel" in done.stdout
+    raw = run(venv / "bin" / "upload-cli", "tus", "head", "--help", cwd=venv)
+    assert "Tus-Resumable header" in raw.stdout  # the generated layer, help from the design
+
+
 def test_tusgen_generates_the_repo_design_from_the_wheel(venv: Path, tmp_path: Path) -> None:
     """Into a temp dir; run from the repo so the generated code is formatted by its ruff
     config, like `tusgen generate --check` (the design is the wheel's `tuskit.design`)."""

@@ -166,3 +166,38 @@ def test_checksum_mismatch_is_one_line_460(
         url = f"http://127.0.0.1:{port}/files/"
         done = run_cli(state, "send", str(src), "--url", url, "--checksum", "sha256")
     one_line(done, 1, "HTTP 460", "checksum")
+
+
+@pytest.mark.slow
+def test_server_killed_and_restarted_during_send_is_retried(state: Path, tmp_path: Path) -> None:
+    src = random_file(tmp_path / "big.bin", 200 * MiB)
+    port = free_port()
+    srv = UploadServer(tmp_path / "data", ("--expire-after", "1h"), port=port).start()
+    proc = subprocess.Popen(
+        [*CLI, "send", str(src), "--url", srv.url, "--chunk-size", "1MiB", "--quiet"],
+        cwd=ROOT,
+        env=cli_env(state),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not stored_urls(state):
+            time.sleep(0.01)
+        url = stored_urls(state)[0]
+        while time.monotonic() < deadline and server_offset(url) == 0:
+            time.sleep(0.01)
+        srv.kill9()
+        assert proc.poll() is None, "the send finished before the server was killed"
+        time.sleep(1.0)
+        srv = UploadServer(tmp_path / "data", ("--expire-after", "1h"), port=port).start()
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert out.strip() == url
+        assert sha256(download(url, tmp_path / "back.bin")) == sha256(src)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        srv.stop()
