@@ -26,7 +26,7 @@ from tests.servers import ROOT
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(240)]
 
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "src", "generator", "design", "gen",
-           "persist", "cmd")  # fmt: skip
+           "persist", "cmd", "client")  # fmt: skip
 
 
 def run(*argv: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
