@@ -8,6 +8,7 @@ anywhere (the store has no such listing), so `ls` shows queues and queued stream
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 from tuskit.gen.http.streams.client import StreamsClient
 from tuskit.gen.streams.service import ListPayload, QueuesPayload
@@ -43,7 +44,7 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
     cursor: str | None = None
     for _ in range(MAX_PAGES):
         payload = ListPayload(queue=args.queue, limit=args.limit, cursor=cursor)
-        page = await again(lambda p=payload: client.list(p), ctx.backoff)  # type: ignore[misc]
+        page = await again(partial(client.list, payload), ctx.backoff)
         body = page.body
         if body is None:
             break

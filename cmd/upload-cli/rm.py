@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 from tuskit.gen.http.streams.client import StreamsClient
 from tuskit.gen.streams.service import DeletePayload
@@ -25,7 +26,7 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
     client = StreamsClient(checked(args.url), client=ctx.http)
     for stream_id in args.ids:
         payload = DeletePayload(id=stream_id)
-        await again(lambda p=payload: client.delete(p), ctx.backoff)  # type: ignore[misc]
+        await again(partial(client.delete, payload), ctx.backoff)
         ctx.reporter.result(f"deleted {stream_id}", "deleted", id=stream_id)
     return OK
 

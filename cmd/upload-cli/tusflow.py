@@ -213,7 +213,12 @@ class TusSender:
         delay = self.options.backoff.first
         while offset < part.length:
             try:
-                offset = await self._patch(fd, part, offset, task)
+                before, offset = offset, await self._patch(fd, part, offset, task)
+                if offset <= before:  # bounded: a server that takes nothing ends the loop
+                    failures += 1
+                    if failures >= self.options.backoff.attempts:
+                        raise Failure(f"the server accepted no bytes at offset {offset}")
+                    continue
                 failures, delay = 0, self.options.backoff.first
             except errors.OffsetMismatch:
                 offset = await self._resync(part, task)

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 
 from tests.servers import UploadServer
+from tuskit.uploadcli.state import Store, fingerprint
 
 from .conftest import random_file, run_cli, sha256
 
@@ -33,8 +34,6 @@ def test_session_send_resumes_a_remembered_session(
     src = random_file(tmp_path / "a.bin", 1000)
     api = f"http://127.0.0.1:{server.port}/attachment"
     opened = httpx.post(f"{api}/initiate", json={"fileName": "a.bin", "fileSize": 1000}).json()
-    from tuskit.uploadcli.state import Store, fingerprint
-
     Store(state, "sessions").put(fingerprint(src, api), {"session": opened["sessionId"]})
     done = run_cli(state, "session-send", str(src), "--url", api)
     assert done.returncode == 0, done.stderr
