@@ -58,7 +58,8 @@ class FileSpec:
 
 def environment() -> jinja2.Environment:
     """Templates that print and loop: `lit` prints a Python literal, `docstring(indent)` a
-    wrapped docstring; anything undefined is an error (`StrictUndefined`)."""
+    wrapped docstring, `wrapped` a long string literal split to fit the line; anything
+    undefined is an error (`StrictUndefined`)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
@@ -69,6 +70,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["lit"] = views.lit
     env.filters["docstring"] = views.docstring
+    env.filters["wrapped"] = views.wrapped_lit
     return env
 
 
@@ -115,9 +117,14 @@ def file_specs(model: ir.Api, command: str) -> list[FileSpec]:
     for s in model.services:
         ctx = {"header": header, "svc": service_views[s.name]}
         specs += [
-            package(f"http/{s.name}/__init__.py", f"HTTP server and client of {s.name}."),
+            package(f"http/{s.name}/__init__.py", f"HTTP server, client and CLI of {s.name}."),
             FileSpec(f"http/{s.name}/server.py", "server.py.j2", ctx),
             FileSpec(f"http/{s.name}/client.py", "client.py.j2", ctx),
+            FileSpec(
+                f"http/{s.name}/cli.py",
+                "cli.py.j2",
+                {"header": header, "cli": views.cli_view(s, service_views[s.name])},
+            ),
         ]
     return specs
 

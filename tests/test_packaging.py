@@ -26,7 +26,7 @@ from tests.servers import ROOT
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(240)]
 
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "src", "generator", "design", "gen",
-           "persist", "cmd")  # fmt: skip
+           "persist", "cmd", "client")  # fmt: skip
 
 
 def run(*argv: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -97,6 +97,14 @@ def test_upload_help_runs_from_the_wheel(venv: Path) -> None:
                 "import tuskit.upload, tusgen; print(tuskit.upload.__file__, tusgen.__file__)",
                 cwd=venv).stdout  # fmt: skip
     assert str(ROOT) not in where and where.count(str(venv)) == 2, where
+
+
+def test_upload_cli_help_runs_from_the_wheel(venv: Path) -> None:
+    """cmd/upload-cli is in the wheel as tuskit.uploadcli, with its console script."""
+    done = run(venv / "bin" / "upload-cli", "send", "--help", cwd=venv)
+    assert "usage: upload-cli send" in done.stdout and "--parallel" in done.stdout
+    raw = run(venv / "bin" / "upload-cli", "tus", "head", "--help", cwd=venv)
+    assert "Tus-Resumable header" in raw.stdout  # the generated layer, help from the design
 
 
 def test_tusgen_generates_the_repo_design_from_the_wheel(venv: Path, tmp_path: Path) -> None:

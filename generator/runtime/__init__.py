@@ -6,7 +6,8 @@
 - `body`: `BodyStream` (streamed request bodies) and typed `Trailers`;
 - `formats`, `responses`: error body formats, JSON media type and compression;
 - `cors`: the lean CORS middleware;
-- `client`: what generated httpx clients call.
+- `client`: what generated httpx clients call;
+- `cli`: what generated command lines call (typed flag parsers, result printing, exit codes).
 
 Generated modules use `from tusgen import runtime as rt`; handwritten code imports names
 from here (`from tusgen.runtime import BodyStream, ServiceError, construct`).
@@ -17,6 +18,26 @@ from __future__ import annotations
 from starlette.requests import ClientDisconnect
 
 from .body import INFORMATIONAL_EXTENSION, NO_TRAILERS, TRAILERS_EXTENSION, BodyStream, Trailers
+from .cli import (
+    EXIT_INTERRUPTED,
+    EXIT_NETWORK,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    Runner,
+    Subcommands,
+    cli_body,
+    cli_bool,
+    cli_float,
+    cli_int,
+    cli_json,
+    cli_main,
+    cli_pattern,
+    failure,
+    result_json,
+    run_command,
+    write_result,
+)
 from .client import (
     Content,
     ResponseStream,
@@ -89,6 +110,11 @@ from .values import (
 
 __all__ = [
     "ENVELOPE",
+    "EXIT_INTERRUPTED",
+    "EXIT_NETWORK",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "EXIT_USAGE",
     "INFORMATIONAL_EXTENSION",
     "JSON_BODY_LIMIT",
     "NO_TRAILERS",
@@ -108,7 +134,9 @@ __all__ = [
     "JsonResponses",
     "Problem",
     "ResponseStream",
+    "Runner",
     "ServiceError",
+    "Subcommands",
     "Trailers",
     "UnexpectedResponse",
     "UnsupportedMediaType",
@@ -116,6 +144,13 @@ __all__ = [
     "aclose",
     "build_result",
     "check_service",
+    "cli_body",
+    "cli_bool",
+    "cli_float",
+    "cli_int",
+    "cli_json",
+    "cli_main",
+    "cli_pattern",
     "client_error",
     "compress",
     "construct",
@@ -126,6 +161,7 @@ __all__ = [
     "empty_body",
     "encode_bool",
     "encode_float",
+    "failure",
     "int_problem",
     "is_head",
     "is_json",
@@ -153,11 +189,14 @@ __all__ = [
     "response_float",
     "response_int",
     "response_str",
+    "result_json",
     "route_paths",
+    "run_command",
     "send_body",
     "send_empty",
     "send_error",
     "send_internal_error",
     "send_json",
     "with_problems",
+    "write_result",
 ]

@@ -8,17 +8,20 @@ print and loop.
 
 from __future__ import annotations
 
+from .cli import CliMethodView, CliView, FlagView, cli_view
 from .client import ClientMethodView, ClientResultView, RequestHeaderView, UrlPart
 from .errors import ErrorHeaderView, ErrorView
 from .models import FieldView, ModelView
 from .request import CheckView, Constants, ConstView, DecodeView, ValueView
 from .response import EncodeView, OutHeaderView, ResultView
 from .service import ImportView, MethodView, RouteView, ServiceView, service_view
-from .text import GENERATED, docstring, header_text, lit, py_type
+from .text import GENERATED, docstring, header_text, lit, py_type, wrapped_lit
 
 __all__ = [
     "GENERATED",
     "CheckView",
+    "CliMethodView",
+    "CliView",
     "ClientMethodView",
     "ClientResultView",
     "ConstView",
@@ -28,6 +31,7 @@ __all__ = [
     "ErrorHeaderView",
     "ErrorView",
     "FieldView",
+    "FlagView",
     "ImportView",
     "MethodView",
     "ModelView",
@@ -38,9 +42,11 @@ __all__ = [
     "ServiceView",
     "UrlPart",
     "ValueView",
+    "cli_view",
     "docstring",
     "header_text",
     "lit",
     "py_type",
     "service_view",
+    "wrapped_lit",
 ]

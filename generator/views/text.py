@@ -45,6 +45,23 @@ def docstring(text: str, indent: int = 0, fallback: str = "") -> str:
     return '"""' + body[0] + "\n" + "".join(pad + line + "\n" for line in body[1:]) + pad + '"""'
 
 
+def wrapped_lit(text: str, width: int = 84) -> str:
+    """A string literal that fits the line length: short text as one literal, longer text
+    as parenthesized pieces (implicit concatenation) split between words."""
+    if len(lit(text)) <= width:
+        return lit(text)
+    pieces: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        if line and len(line) + len(word) + 1 > width - 2:
+            pieces.append(line + " ")
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    pieces.append(line)
+    return "(\n" + "\n".join(lit(p) for p in pieces) + "\n)"
+
+
 PRIMITIVES = {"string": "str", "int64": "int", "bool": "bool", "float64": "float"}
 
 

@@ -93,7 +93,7 @@ def test_changing_one_header_changes_only_its_lines(tmp_path: Path) -> None:
         tiny.COUNT = original
     after = tree(out)
     changed = {n for n in before if before[n] != after[n]}
-    assert changed == {"http/items/server.py", "http/openapi.json"}
+    assert changed == {"http/items/server.py", "http/items/cli.py", "http/openapi.json"}
     for name in changed:
         old, new = before[name].decode().splitlines(), after[name].decode().splitlines()
         assert len(old) == len(new)

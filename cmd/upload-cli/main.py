@@ -1,0 +1,88 @@
+"""`upload-cli`: the command table, the common flags, and the one place that turns a
+failure into one line and an exit code (0 ok, 1 refused, 2 usage, 3 network, 130
+interrupted)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+import httpx
+
+from . import get, ls, raw, rm, send, sessionsend
+from .command import Command, Context
+from .exits import INTERRUPTED, describe
+from .flags import Parser, common_flags
+from .report import Mode, Reporter
+from .retry import Backoff
+from .state import state_dir
+
+COMMANDS: dict[str, Command] = {
+    "send": send.COMMAND,
+    "get": get.COMMAND,
+    "ls": ls.COMMAND,
+    "rm": rm.COMMAND,
+    "session-send": sessionsend.COMMAND,
+    **{cli.SERVICE_NAME: raw.command(cli) for cli in raw.SERVICES},
+}
+"""Every sub-command: one module each, plus the generated per-service layers."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="upload-cli",
+        description="Send files to an upload server and fetch them back, with progress "
+        "and resume. Exit codes: 0 ok, 1 the server refused, 2 usage, 3 network, "
+        "130 interrupted.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = common_flags()
+    for name, cmd in COMMANDS.items():
+        sub = commands.add_parser(
+            name,
+            help=cmd.help,
+            description=cmd.description or cmd.help,
+            parents=[common] if cmd.common else [],
+        )
+        cmd.add_arguments(sub)
+    return parser
+
+
+def _mode(args: argparse.Namespace) -> Mode:
+    return "json" if args.json else "quiet" if args.quiet else "bar"
+
+
+async def _run(args: argparse.Namespace, reporter: Reporter) -> int:
+    timeout = httpx.Timeout(args.timeout, connect=min(args.timeout, 10.0))
+    backoff = Backoff(attempts=max(1, args.retries))
+    hooks = {"response": [backoff.contact.hook]}
+    async with httpx.AsyncClient(timeout=timeout, event_hooks=hooks) as http:
+        ctx = Context(
+            reporter=reporter,
+            http=http,
+            state_dir=state_dir(args.state_dir),
+            backoff=backoff,
+        )
+        return await COMMANDS[args.command].run(args, ctx)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    with Reporter(_mode(args)) as reporter:
+        try:
+            return asyncio.run(_run(args, reporter))
+        except KeyboardInterrupt:
+            reporter.error("interrupted; run the same command again to resume")
+            return INTERRUPTED
+        except Exception as exc:
+            known = describe(exc)
+            if known is None:
+                raise
+            reporter.error(known[1])
+            return known[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
