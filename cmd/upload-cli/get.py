@@ -112,7 +112,9 @@ class Download:
 
 async def run(args: argparse.Namespace, ctx: Context) -> int:
     url = checked(args.url)
-    name = unquote(urlsplit(url).path.rstrip("/").rpartition("/")[2]) or "download"
+    name = Path(unquote(urlsplit(url).path.rstrip("/").rpartition("/")[2])).name
+    if name in ("", ".", ".."):  # a decoded `..%2F..%2Fx` must not leave the directory
+        name = "download"
     out = Path(args.output or name)
     if out.exists() and not out.with_name(out.name + ".etag").exists() and not args.force:
         raise Failure(f"{out} exists (--force overwrites it)", USAGE)

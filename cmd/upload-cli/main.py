@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from types import FrameType
 
 import httpx
 
@@ -68,11 +71,48 @@ async def _run(args: argparse.Namespace, reporter: Reporter) -> int:
         return await COMMANDS[args.command].run(args, ctx)
 
 
+class _Interrupts:
+    """SIGINT for the whole run: the first one cancels the command (which keeps what the
+    server has: state is saved as it goes); any further one, or one before the command
+    runs, exits at once, even if the cancelled work is stuck cleaning up."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.cancel: Callable[[], object] | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.seen += 1
+        if self.seen > 1 or self.cancel is None:
+            os.write(2, b"upload-cli: interrupted; run the same command again to resume\n")
+            os._exit(INTERRUPTED)
+        self.cancel()
+
+
+async def _interruptible(
+    args: argparse.Namespace, reporter: Reporter, interrupts: _Interrupts
+) -> int:
+    loop = asyncio.get_running_loop()
+    command = asyncio.current_task()
+    assert command is not None
+    interrupts.cancel = lambda: loop.call_soon_threadsafe(command.cancel)
+    try:
+        return await _run(args, reporter)
+    except asyncio.CancelledError:
+        if not interrupts.seen:
+            raise
+        reporter.error("interrupted; run the same command again to resume")
+        return INTERRUPTED
+    finally:
+        interrupts.cancel = None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    interrupts = _Interrupts()
+    signal.signal(signal.SIGINT, interrupts)
     with Reporter(_mode(args)) as reporter:
         try:
-            return asyncio.run(_run(args, reporter))
+            return asyncio.run(_interruptible(args, reporter, interrupts))
         except KeyboardInterrupt:
             reporter.error("interrupted; run the same command again to resume")
             return INTERRUPTED

@@ -71,7 +71,7 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
     paths = [Path(f) for f in args.files]
     for p in paths:
         if not p.is_file():
-            raise Failure(f"{p}: no such file", USAGE)
+            raise Failure(f"{p}: {'is a directory' if p.is_dir() else 'no such file'}", USAGE)
     options = Options(
         chunk_size=args.chunk_size,
         checksum=args.checksum,

@@ -3,14 +3,19 @@ fingerprint, like tuspy's and tus-js-client's URL storage.
 
 The directory is `--state-dir`, else `$UPLOAD_CLI_STATE_DIR`, else
 `$XDG_STATE_HOME/upload-cli`, else `~/.local/state/upload-cli`. Writes replace the file
-atomically (write, fsync, rename), so a Ctrl-C never leaves half a file.
+atomically (write, fsync, rename), so a Ctrl-C never leaves half a file, and each change
+(read, modify, write) holds a lock on a file beside it, so two `upload-cli` processes
+sending different files never drop each other's records.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,17 +57,30 @@ class Store:
         return self._load()
 
     def put(self, key: str, record: dict[str, Any]) -> None:
-        data = self._load()
-        data[key] = record
-        self._save(data)
-
-    def forget(self, key: str) -> None:
-        data = self._load()
-        if data.pop(key, None) is not None:
+        with self._changing():
+            data = self._load()
+            data[key] = record
             self._save(data)
 
-    def _save(self, data: dict[str, Any]) -> None:
+    def forget(self, key: str) -> None:
+        with self._changing():
+            data = self._load()
+            if data.pop(key, None) is not None:
+                self._save(data)
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[None]:
+        """One change at a time across processes (flock on `.NAME.lock`)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = self.path.with_name(f".{self.path.name}.lock")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _save(self, data: dict[str, Any]) -> None:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         with tmp.open("w") as f:
             json.dump(data, f, indent=1, sort_keys=True)

@@ -153,10 +153,10 @@ class TusSender:
         parallel = len(parts)
         key = fingerprint(path, self.endpoint, f"parallel={parallel}")
         meta = {**default_metadata(path), **self.options.metadata}
-        await self._resume_or_create(key, path, size, parts, meta)
-        task = self.reporter.task(path.name, size, sum(p.counted for p in parts))
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # unreadable: fail before creating
         try:
+            await self._resume_or_create(key, path, size, parts, meta)
+            task = self.reporter.task(path.name, size, sum(p.counted for p in parts))
             async with asyncio.TaskGroup() as group:
                 for part in parts:
                     group.create_task(self._upload(fd, part, task))

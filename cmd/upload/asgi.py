@@ -50,6 +50,9 @@ class Mount:
     """Further paths this mount answers, exactly (e.g. `/readyz` beside `/healthz`)."""
     shown: str = ""
     """The path people open, for the start-up banner (default: `path` + "/")."""
+    redirect_slashes: bool = True
+    """Starlette's redirect of `/x/` to `/x` (off for mounts that answer only exact paths:
+    its redirect would carry the client's Host and none of the mount's headers)."""
     routes: list[BaseRoute] = field(default_factory=list)
 
     def matches(self, path: str) -> bool:
@@ -66,7 +69,7 @@ class _Mounted:
 
     def __init__(self, mount: Mount, app: ASGIApp) -> None:
         self.mount = mount
-        self.router = Router()
+        self.router = Router(redirect_slashes=mount.redirect_slashes)
         self.router.routes = mount.routes  # the same list: routes may arrive at start-up
         self.stack: ASGIApp = self._route
         if mount.cors is not None:

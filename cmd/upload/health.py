@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from .asgi import Mount
 from .engine import Engine
+from .settings import HEALTH_PATHS
 
 log = logging.getLogger("tuskit.upload.health")
 
@@ -49,7 +50,7 @@ class _Asgi:
         await self._handler(scope, receive, send)
 
 
-def mount(*, healthz: str = "/healthz", readyz: str = "/readyz") -> Mount:
+def mount(*, healthz: str = HEALTH_PATHS[0], readyz: str = HEALTH_PATHS[1]) -> Mount:
     def bind(engine: Engine) -> Sequence[BaseRoute]:
         async def alive(scope: Scope, receive: Receive, send: Send) -> None:
             await _json(send, 200, {"status": "ok"})

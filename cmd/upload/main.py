@@ -72,7 +72,7 @@ def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
         parser.error(_one_line(exc, given))
     taken = settings.ui_taken_by
     if "ui_path" in given and settings.ui and taken:
-        parser.error(f"--ui-path: {settings.ui_path} is where {taken} is served; pick another")
+        parser.error(f"--ui-path: {settings.ui_path} is in the path of {taken}; pick another")
     return settings
 
 

@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tuskit.persist.fsync import FsyncPolicy
 
+HEALTH_PATHS = ("/healthz", "/readyz")  # liveness, readiness (health.py serves them)
+
 ENV_PREFIX = "UPLOAD_"
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
 _SIZE = re.compile(r"^(\d+)([kmgt]i?b?)?$", re.IGNORECASE)
@@ -317,7 +319,8 @@ class Settings(BaseSettings):
     @classmethod
     def _ui_path(cls, value: str) -> str:
         inner = value.strip().strip("/")
-        if not re.fullmatch(r"[A-Za-z0-9._~/-]*", inner) or "//" in inner:
+        dots = any(segment in (".", "..") for segment in inner.split("/"))
+        if not re.fullmatch(r"[A-Za-z0-9._~/-]*", inner) or "//" in inner or dots:
             raise ValueError(f"not a URL path: {value!r} (use e.g. / or /upload/)")
         return f"/{inner}/" if inner else "/"
 
@@ -391,14 +394,26 @@ class Settings(BaseSettings):
 
     @property
     def ui_taken_by(self) -> str | None:
-        """The served protocol whose path --ui-path names (e.g. tus with `--base-path /`)."""
+        """What is served where --ui-path points, or above it (tus with `--base-path /` and
+        `--ui-path /`, `/files/sub/`, `/healthz/`): the page would hide it or be hidden by it.
+        A protocol at the root leaves other paths to the page (ids are never `page/`)."""
         paths = {
             "tus": (self.tus, self.base_path),
             "ietf": (self.ietf, self.ietf_path),
             "sessions": (self.sessions, self.sessions_path + "/"),
             "streams": (self.streams, self.streams_path + "/"),
+            "metrics": (self.metrics, self.metrics_path.rstrip("/") + "/"),
+            **{p.strip("/"): (True, p + "/") for p in HEALTH_PATHS},
         }
-        return next((k for k, (on, path) in paths.items() if on and path == self.ui_path), None)
+        ui = self.ui_path
+        return next(
+            (
+                k
+                for k, (on, path) in paths.items()
+                if on and (ui == path or (path != "/" and ui.startswith(path)))
+            ),
+            None,
+        )
 
     @property
     def ui_served(self) -> bool:

@@ -126,6 +126,13 @@ def test_the_page_at_the_root_leaves_other_paths_to_their_json_404(server: PageS
     assert httpx.options(server.url, timeout=10).status_code == 204  # tus is still tus
 
 
+def test_a_static_path_with_a_trailing_slash_is_a_404_not_a_redirect(server: PageServer) -> None:
+    """Starlette would redirect `/x/` to `/x` with the client's Host and no policy."""
+    answer = get(server, "/_ui/upload.js/", Host="evil.example")
+    assert answer.status_code == 404 and "location" not in answer.headers
+    assert answer.headers["content-type"].startswith("application/json")
+
+
 def test_no_ui_gives_the_json_404_again(make_server: MakeServer) -> None:
     off = make_server("--no-ui")
     root = get(off, "/")
@@ -204,10 +211,16 @@ def test_tus_at_the_root_keeps_working_and_the_page_steps_aside() -> None:
 
 @pytest.mark.parametrize(
     ("argv", "message"),
-    [(["--ui-path", "/files/"], "--ui-path: /files/ is where tus is served; pick another"),
+    [(["--ui-path", "/files/"], "--ui-path: /files/ is in the path of tus; pick another"),
      (["--ui-path", "/a b/"], "--ui-path: not a URL path"),
-     (["--ui-path", "/uploads"], "--ui-path: /uploads/ is where ietf is served"),
-     (["--ui-path", "/", "--base-path", "/"], "--ui-path: / is where tus is served")],
+     (["--ui-path", "/uploads"], "--ui-path: /uploads/ is in the path of ietf"),
+     (["--ui-path", "/", "--base-path", "/"], "--ui-path: / is in the path of tus"),
+     (["--ui-path", "/files/sub/"], "--ui-path: /files/sub/ is in the path of tus"),
+     (["--ui-path", "/healthz"], "--ui-path: /healthz/ is in the path of healthz"),
+     (["--ui-path", "/readyz/x"], "--ui-path: /readyz/x/ is in the path of readyz"),
+     (["--ui-path", "/metrics/"], "--ui-path: /metrics/ is in the path of metrics"),
+     (["--ui-path", "/a/../b/"], "--ui-path: not a URL path"),
+     (["--ui-path", "/.."], "--ui-path: not a URL path")],
 )  # fmt: skip
 def test_a_bad_ui_path_is_one_line(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]

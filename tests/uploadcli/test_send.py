@@ -80,6 +80,35 @@ def test_sigint_halfway_then_the_same_command_resumes(
     assert stored_urls(state) == []  # forgotten once finished
 
 
+def test_two_quick_interrupts_exit_at_once_without_a_traceback(
+    server: UploadServer, state: Path, tmp_path: Path
+) -> None:
+    """A terminal and a wrapper script may both deliver SIGINT: the second must not hang
+    the client in its clean-up or print a traceback."""
+    src = random_file(tmp_path / "twice.bin", 64 * MiB)
+    argv = [*CLI, "send", str(src), "--url", server.url, "--chunk-size", "1MiB"]
+    for attempt in range(8):
+        fresh = state / str(attempt)  # nothing remembered: the run must create its upload
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=cli_env(fresh), stderr=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not stored_urls(fresh):
+                time.sleep(0.01)
+            assert stored_urls(fresh), "the upload did not get going"
+            proc.send_signal(signal.SIGINT)
+            time.sleep(attempt / 16000)  # 0 to 0.44 ms apart
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=15)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err and "never retrieved" not in err, err
+
+
 def test_parallel_4_joins_partial_uploads(
     server: UploadServer, state: Path, tmp_path: Path
 ) -> None:

@@ -39,3 +39,22 @@ def test_session_send_resumes_a_remembered_session(
     assert done.returncode == 0, done.stderr
     assert f"resuming a.bin in session {opened['sessionId']}" in done.stderr
     assert httpx.get(done.stdout.strip()).content == src.read_bytes()
+
+
+def test_session_send_starts_over_when_the_remembered_session_is_gone(
+    server: UploadServer, state: Path, tmp_path: Path
+) -> None:
+    src = random_file(tmp_path / "b.bin", 1000)
+    api = f"http://127.0.0.1:{server.port}/attachment"
+    opened = httpx.post(f"{api}/initiate", json={"fileName": "b.bin", "fileSize": 1000}).json()
+    aborted = httpx.post(f"{api}/session/{opened['sessionId']}/abort")
+    assert aborted.json()["status"] == "aborted"
+    Store(state, "sessions").put(fingerprint(src, api), {"session": opened["sessionId"]})
+    unknown = random_file(tmp_path / "c.bin", 10)
+    Store(state, "sessions").put(fingerprint(unknown, api), {"session": "f" * 32})
+    for path in (src, unknown):
+        done = run_cli(state, "session-send", str(path), "--url", api)
+        assert done.returncode == 0, done.stderr
+        assert f"the stored session of {path.name} is gone; starting again" in done.stderr
+        assert httpx.get(done.stdout.strip()).content == path.read_bytes()
+    assert json.loads((state / "sessions.json").read_text()) == {}

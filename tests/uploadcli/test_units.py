@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,17 @@ def test_parser_knows_every_command() -> None:
     with pytest.raises(SystemExit) as exc:
         parser.parse_args(["send", "a", "--parallel", "0"])
     assert exc.value.code == 2
+
+
+def test_two_processes_changing_the_state_never_drop_each_others_records(
+    tmp_path: Path,
+) -> None:
+    """Each change holds a lock: 2 x 150 puts from two processes leave 300 records."""
+    script = (
+        "import sys; from pathlib import Path; from tuskit.uploadcli.state import Store\n"
+        "s = Store(Path(sys.argv[1]), 'uploads')\n"
+        "for i in range(150): s.put(f'{sys.argv[2]}-{i}', {'urls': [str(i)]})\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), tag]) for tag in "ab"]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert len(Store(tmp_path, "uploads").all()) == 300

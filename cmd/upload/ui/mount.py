@@ -82,4 +82,5 @@ def mount(
         bind=bind,
         routing_error=send_routing_error,
         shown=path,
+        redirect_slashes=False,  # `/_ui/upload.js/` is a 404 with the page's headers
     )
