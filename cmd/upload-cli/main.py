@@ -107,21 +107,27 @@ async def _interruptible(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The console script (it takes over SIGINT for the process)."""
     args = build_parser().parse_args(argv)
     interrupts = _Interrupts()
     signal.signal(signal.SIGINT, interrupts)
-    with Reporter(_mode(args)) as reporter:
-        try:
-            return asyncio.run(_interruptible(args, reporter, interrupts))
-        except KeyboardInterrupt:
-            reporter.error("interrupted; run the same command again to resume")
-            return INTERRUPTED
-        except Exception as exc:
-            known = describe(exc)
-            if known is None:
-                raise
-            reporter.error(known[1])
-            return known[0]
+    try:
+        with Reporter(_mode(args)) as reporter:
+            try:
+                return asyncio.run(_interruptible(args, reporter, interrupts))
+            except KeyboardInterrupt:
+                reporter.error("interrupted; run the same command again to resume")
+                return INTERRUPTED
+            except Exception as exc:
+                known = describe(exc)
+                if known is None:
+                    raise
+                reporter.error(known[1])
+                return known[0]
+    finally:
+        # The command is over: a late Ctrl-C must not kill the interpreter while it shuts
+        # down (Python restores the default SIGINT action then) and change the exit status.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 if __name__ == "__main__":
