@@ -278,14 +278,7 @@ class IetfService:
 
     async def get(self, payload: GetPayload) -> GetResult:
         info = await self._engine_call(CURRENT, self.engine.load(payload.id, AccessMode.READ))
-        conditions = download.Conditions(
-            range=payload.range,
-            if_range=payload.if_range,
-            if_match=payload.if_match,
-            if_none_match=payload.if_none_match,
-            if_modified_since=payload.if_modified_since,
-            if_unmodified_since=payload.if_unmodified_since,
-        )
+        conditions = download.Conditions.of(payload)
         try:
             d = serve.plan(self.engine, info, conditions)
         except engine_errors.EngineError as exc:

@@ -308,14 +308,7 @@ class _Head:
 def _plan(info: UploadInfo, p: DownloadPayload | HeadAttachmentPayload) -> _Head:
     """The tus GET's rules (web/download.py): validators, conditions, one range."""
     v = download.validators(info)
-    conditions = download.Conditions(
-        range=p.range,
-        if_range=p.if_range,
-        if_match=p.if_match,
-        if_none_match=p.if_none_match,
-        if_modified_since=p.if_modified_since,
-        if_unmodified_since=p.if_unmodified_since,
-    )
+    conditions = download.Conditions.of(p)
     size = info.offset
     plan = download.plan_download(v, size, conditions)
     if plan.status == 412:

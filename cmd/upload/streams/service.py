@@ -164,14 +164,7 @@ class StreamsService:
         plan = download.plan_download(
             v,
             size,
-            download.Conditions(
-                range=payload.range,
-                if_range=payload.if_range,
-                if_match=payload.if_match,
-                if_none_match=payload.if_none_match,
-                if_modified_since=payload.if_modified_since,
-                if_unmodified_since=payload.if_unmodified_since,
-            ),
+            download.Conditions.of(payload),
         )
         if plan.status == 412:
             raise errors.PreconditionFailed("a precondition of the request did not hold")
@@ -202,12 +195,7 @@ class StreamsService:
         plan = download.plan_download(
             v,
             info.offset,
-            download.Conditions(
-                if_match=payload.if_match,
-                if_none_match=payload.if_none_match,
-                if_modified_since=payload.if_modified_since,
-                if_unmodified_since=payload.if_unmodified_since,
-            ),
+            download.Conditions.of(payload),
         )
         if plan.status == 412:
             raise errors.PreconditionFailed("a precondition of the request did not hold")

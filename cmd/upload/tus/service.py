@@ -238,14 +238,7 @@ class TusService:
         info = await self.engine.load(payload.id, AccessMode.READ)
         self.engine.check_readable(info)
         v = download.validators(info)
-        conditions = download.Conditions(
-            range=payload.range,
-            if_range=payload.if_range,
-            if_match=payload.if_match,
-            if_none_match=payload.if_none_match,
-            if_modified_since=payload.if_modified_since,
-            if_unmodified_since=payload.if_unmodified_since,
-        )
+        conditions = download.Conditions.of(payload)
         size = info.offset  # a snapshot: append-only bytes below it never change
         plan = download.plan_download(v, size, conditions)
         if plan.status == 412:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from urllib.parse import quote
 
 from tuskit.persist.model import UploadInfo
@@ -57,6 +57,12 @@ class Conditions:
     if_none_match: str | None = None
     if_modified_since: str | None = None
     if_unmodified_since: str | None = None
+
+    @classmethod
+    def of(cls, request: object) -> Conditions:
+        """The conditional headers a generated payload carries (a HEAD's has no Range):
+        every protocol names them alike, so one place reads them."""
+        return cls(**{f.name: getattr(request, f.name, None) for f in fields(cls)})
 
 
 @dataclass(frozen=True, slots=True)
