@@ -15,30 +15,20 @@ from tusgen.runtime import ServiceError
 from tuskit.gen.ietf import errors
 
 from ..engine import errors as engine
+from ..web import rejection as web_rejection
 
 
-class Rejection(ServiceError):
-    """A `pre-*` decision's refusal: the status and body the decision chose."""
-
-    code = "rejected"
-
-    def __init__(self, exc: engine.Rejected) -> None:
-        super().__init__(exc.message)
-        self.status = exc.status  # type: ignore[misc]  # per instance, unlike design errors
-        self._body = exc.body
-        self._headers = list(exc.headers)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        return self._headers
+class Rejection(web_rejection.Rejection):
+    """The draft's problem details gain the members of a JSON object body."""
 
     def body_members(self) -> dict[str, Any]:
-        if self._body is None:
+        if self.body is None:
             return {}
         try:
-            parsed = json.loads(self._body)
+            parsed = json.loads(self.body)
         except ValueError:
-            return {"detail": self._body}
-        return parsed if isinstance(parsed, dict) else {"detail": self._body}
+            return {"detail": self.body}
+        return parsed if isinstance(parsed, dict) else {"detail": self.body}
 
 
 def ietf_error(exc: engine.EngineError) -> ServiceError:

@@ -11,20 +11,17 @@ from tuskit.gen.sessions import errors
 from tuskit.persist.model import UploadState
 
 from ..engine import errors as engine
+from ..web import rejection as web_rejection
 
 _RESERVED = {"status", "error", "code", "message", "errors"}
 
 
-class Rejection(ServiceError):
-    """A `pre-*` decision's refusal, with the status it chose; a JSON object body it gave
-    adds its members beside the envelope."""
-
-    code = "rejected"
+class Rejection(web_rejection.Rejection):
+    """A JSON object body adds its members beside the envelope; other text is the
+    message."""
 
     def __init__(self, exc: engine.Rejected) -> None:
-        super().__init__(exc.message)
-        self.status = exc.status  # type: ignore[misc]  # per instance, unlike design errors
-        self._headers = list(exc.headers)
+        super().__init__(exc)
         self._members: dict[str, Any] = {}
         if exc.body is not None:
             try:
@@ -34,9 +31,6 @@ class Rejection(ServiceError):
             else:
                 if isinstance(parsed, dict):
                     self._members = {k: v for k, v in parsed.items() if k not in _RESERVED}
-
-    def header_items(self) -> list[tuple[str, str]]:
-        return self._headers
 
     def body_members(self) -> dict[str, Any]:
         return self._members

@@ -10,20 +10,14 @@ from tusgen.runtime import ServiceError
 from tuskit.gen.streams import errors
 
 from ..engine import errors as engine
+from ..web import rejection as web_rejection
 
 
-class Rejection(ServiceError):
-    """A `pre-*` decision's refusal (a hook): the status and message it chose."""
-
-    code = "rejected"
+class Rejection(web_rejection.Rejection):
+    """The decision's body, if any, is the message of the seed's error shape."""
 
     def __init__(self, exc: engine.Rejected) -> None:
-        super().__init__(exc.body if exc.body else exc.message)
-        self.status = exc.status  # type: ignore[misc]  # per instance, unlike design errors
-        self._headers = list(exc.headers)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        return self._headers
+        super().__init__(exc, exc.body if exc.body else exc.message)
 
 
 def streams_error(exc: engine.EngineError) -> ServiceError:

@@ -9,28 +9,18 @@ from tusgen.runtime import ServiceError
 from tuskit.gen.tus import errors
 
 from ..engine import errors as engine
+from ..web import rejection as web_rejection
 
 
-class Rejection(ServiceError):
-    """A `pre-*` decision's refusal: the status and body the decision chose."""
-
-    code = "rejected"
-
-    def __init__(self, exc: engine.Rejected) -> None:
-        super().__init__(exc.message)
-        self.status = exc.status  # type: ignore[misc]  # per instance, unlike design errors
-        self._body = exc.body
-        self._headers = list(exc.headers)
-
-    def header_items(self) -> list[tuple[str, str]]:
-        return self._headers
+class Rejection(web_rejection.Rejection):
+    """tus answers the decision's body as it is when it is a JSON object."""
 
     def to_json(self) -> dict[str, Any]:
-        if self._body is not None:
+        if self.body is not None:
             try:
-                parsed = json.loads(self._body)
+                parsed = json.loads(self.body)
             except ValueError:
-                return {"code": self.code, "message": self._body}
+                return {"code": self.code, "message": self.body}
             if isinstance(parsed, dict):
                 return parsed
         return {"code": self.code, "message": self.message}
